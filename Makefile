@@ -1,0 +1,37 @@
+# One entry point for setting up and running sb3-inril on a machine that has only Python.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup quickstart test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(STAMP): $(BIN)/python requirements.txt setup.py
+	# torch first, pinned: the CPU wheel lies on this disk; an unpinned torch pulls CUDA.
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -r requirements.txt
+	# imitation 1.0.1 pins an old gymnasium/SB3; its pieces we use work on our stack.
+	$(BIN)/pip install --no-deps imitation==1.0.1
+	$(BIN)/pip install --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+quickstart: setup
+	$(BIN)/python -m sb3_inril quickstart
+
+test: setup
+	$(BIN)/python -m pytest tests -x -q --timeout=900
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,454 @@
+"""The one IN-RIL mechanism, shared by every algorithm of the package.
+
+``InRILMixin`` goes in front of an SB3 algorithm class (``class InRILPPO(InRILMixin, PPO)``). It
+never copies the algorithm's training loop: it registers a post-step hook on the optimizer that
+updates the actor, counts the RL gradient steps there, and after every ``il_interval`` of them
+takes ``il_steps`` behaviour-cloning steps on demonstration minibatches with its own optimizer.
+An algorithm plugs in by saying which optimizer updates its actor, which parameters make up its
+actor, and how its actor scores a demonstration action (the ``_il_*`` methods below).
+"""
+
+import copy
+import os
+import time
+from typing import Any, Literal
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common import utils
+from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
+from tqdm.auto import tqdm
+
+from sb3_inril.common.demonstrations import DemonstrationBatch, DemonstrationBuffer, DemonstrationSource
+
+IL_LOSSES = ("nll", "mse")
+IL_INTERVAL_UNITS = ("gradient_step", "train_call")
+# Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.
+MAX_DIAGNOSTIC_BATCH = 2048
+
+
+def _check_positive_int(name: str, value: Any, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        expected = "a positive int or None" if allow_none else "a positive int"
+        raise ValueError(f"{name}: expected {expected}, found {value!r}")
+
+
+class InRILMixin:
+    """
+    Interleaved reinforcement and imitation learning (IN-RIL) for an SB3 algorithm.
+
+    :param demonstrations: expert demonstrations: a path to an ``.npz`` file, a dict of arrays,
+        imitation's ``Transitions`` or a sequence of imitation ``Trajectory`` objects. Paths are
+        recorded in the saved model and re-attached on ``load``; in-memory data is not saved.
+    :param il_interval: ``m``, the number of RL gradient steps between two IL injections.
+        ``None`` turns interleaving off (the algorithm is then its plain SB3 parent).
+    :param il_steps: ``k``, the number of IL gradient steps per injection
+    :param il_batch_size: demonstrations per IL minibatch (default: the RL batch size)
+    :param il_learning_rate: learning rate of the IL optimizer, float or schedule of the remaining
+        progress (default: the RL learning rate)
+    :param il_loss: ``"nll"`` (negative log-likelihood of the demo action under the policy's action
+        distribution) or ``"mse"`` (squared error of the deterministic action)
+    :param il_interval_unit: what ``il_interval`` counts: ``"gradient_step"`` (optimizer steps of the
+        actor) or ``"train_call"`` (calls to ``train()``, i.e. rollouts for on-policy algorithms)
+    :param il_max_grad_norm: clip the IL gradient to this norm (None: no clipping)
+    :param il_share_optimizer: take IL steps with the RL optimizer (at the IL learning rate)
+        instead of a separate Adam
+    :param demo_val_fraction: fraction of demonstration episodes held out for ``train/il_val_loss``
+        and ``train/policy_drift``
+    """
+
+    # Set by the SB3 algorithm this mixin goes with.
+    policy: BasePolicy
+    action_space: spaces.Space
+    observation_space: spaces.Space
+    device: th.device
+    seed: int | None
+    batch_size: int
+    learning_rate: float | Schedule
+    _current_progress_remaining: float
+
+    def _init_inril(
+        self,
+        demonstrations: DemonstrationSource | None,
+        il_interval: int | None,
+        il_steps: int,
+        il_batch_size: int | None,
+        il_learning_rate: float | Schedule | None,
+        il_loss: Literal["nll", "mse"],
+        il_interval_unit: Literal["gradient_step", "train_call"],
+        il_max_grad_norm: float | None,
+        il_share_optimizer: bool,
+        demo_val_fraction: float,
+    ) -> None:
+        """Check and store the IN-RIL arguments (called by the algorithm's ``__init__``)."""
+        _check_positive_int("il_interval", il_interval, allow_none=True)
+        _check_positive_int("il_steps", il_steps, allow_none=False)
+        _check_positive_int("il_batch_size", il_batch_size, allow_none=True)
+        if il_loss not in IL_LOSSES:
+            raise ValueError(f"il_loss: expected one of {IL_LOSSES}, found {il_loss!r}")
+        if il_interval_unit not in IL_INTERVAL_UNITS:
+            raise ValueError(f"il_interval_unit: expected one of {IL_INTERVAL_UNITS}, found {il_interval_unit!r}")
+        if il_max_grad_norm is not None and not il_max_grad_norm > 0:
+            raise ValueError(f"il_max_grad_norm: expected a positive float or None, found {il_max_grad_norm!r}")
+        if isinstance(il_learning_rate, (int, float)) and not il_learning_rate > 0:
+            raise ValueError(f"il_learning_rate: expected a positive float or a schedule, found {il_learning_rate!r}")
+        if not 0.0 <= demo_val_fraction < 1.0:
+            raise ValueError(f"demo_val_fraction: expected a value in [0, 1), found {demo_val_fraction!r}")
+        if isinstance(demonstrations, (str, os.PathLike)):
+            # Recorded in the saved model: an absolute path survives a change of working directory.
+            demonstrations = os.path.abspath(os.fspath(demonstrations))
+        self.demonstrations = demonstrations
+        self.il_interval = None if il_interval is None else int(il_interval)
+        self.il_steps = int(il_steps)
+        self.il_batch_size = il_batch_size
+        self.il_learning_rate = il_learning_rate
+        self.il_loss = il_loss
+        self.il_interval_unit = il_interval_unit
+        self.il_max_grad_norm = il_max_grad_norm
+        self.il_share_optimizer = il_share_optimizer
+        self.demo_val_fraction = demo_val_fraction
+        # Cumulative counters, saved with the model like SB3's ``_n_updates``.
+        self._n_rl_updates = 0
+        self._n_il_updates = 0
+        self._rl_units_since_il = 0
+
+    # ------------------------------------------------------------------------------------------
+    # What an algorithm provides
+    # ------------------------------------------------------------------------------------------
+    def _il_rl_optimizer(self) -> th.optim.Optimizer:
+        """The optimizer whose steps update the actor during RL (their count is ``m``'s unit)."""
+        raise NotImplementedError
+
+    def _il_parameters(self) -> list[th.nn.Parameter]:
+        """The actor's parameters: the only ones IL updates."""
+        raise NotImplementedError
+
+    def _il_distribution(self, observations: th.Tensor) -> Distribution:
+        """The actor's action distribution for (normalised) demonstration observations."""
+        raise NotImplementedError
+
+    def _il_transform_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Map env actions to the space the policy's distribution lives in (identity by default)."""
+        return actions
+
+    # ------------------------------------------------------------------------------------------
+    # Set-up, saving
+    # ------------------------------------------------------------------------------------------
+    def _setup_model(self) -> None:
+        super()._setup_model()  # type: ignore[misc]
+        self._setup_inril()
+
+    def _setup_inril(self) -> None:
+        if self.il_loss == "mse" and not isinstance(self.action_space, spaces.Box):
+            raise ValueError(f"il_loss: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
+        self.il_batch_size = self.il_batch_size or self.batch_size
+        self.il_lr_schedule = FloatSchedule(self.il_learning_rate if self.il_learning_rate is not None else self.learning_rate)
+        self.demo_buffer: DemonstrationBuffer | None = None
+        if self.demonstrations is not None:
+            self.demo_buffer = self._make_demo_buffer(self.demonstrations)
+        # The reference for ``train/policy_drift``: the policy at the end of pre-training (or at
+        # creation). Copied before any hook is registered, so the copy carries none.
+        self.pretrained_policy = copy.deepcopy(self.policy)
+        self.pretrained_policy.set_training_mode(False)
+        self.pretrained_policy.requires_grad_(False)
+        self._il_params = self._il_parameters()
+        if self.il_share_optimizer:
+            self.il_optimizer = self._il_rl_optimizer()
+        else:
+            self.il_optimizer = th.optim.Adam(self._il_params, lr=self.il_lr_schedule(1.0))
+        self._il_rl_optimizer().register_step_post_hook(self._on_rl_optimizer_step)
+        self._il_step_running = False
+        self._il_loss_sum = th.zeros((), device=self.device)
+        self._il_loss_count = 0
+
+    def _make_demo_buffer(self, source: DemonstrationSource) -> DemonstrationBuffer:
+        if isinstance(source, str) and not os.path.exists(source):
+            raise FileNotFoundError(
+                f"demonstrations: file not found: {source!r}. A loaded model re-attaches the demonstrations "
+                "recorded when it was saved: pass demonstrations=PATH to load() to point at them, or "
+                "demonstrations=None to load without them."
+            )
+        return DemonstrationBuffer(
+            source,
+            self.observation_space,
+            self.action_space,
+            device=self.device,
+            val_fraction=self.demo_val_fraction,
+            seed=self.seed,
+            action_transform=self._il_transform_actions,
+            vec_normalize_getter=self.get_vec_normalize_env,  # type: ignore[attr-defined]
+        )
+
+    def set_demonstrations(self, demonstrations: DemonstrationSource | None) -> None:
+        """
+        Attach (or detach, with None) demonstrations, validated against the model's spaces.
+
+        :param demonstrations: see the class docstring
+        """
+        if isinstance(demonstrations, (str, os.PathLike)):
+            demonstrations = os.path.abspath(os.fspath(demonstrations))
+        self.demo_buffer = None if demonstrations is None else self._make_demo_buffer(demonstrations)
+        self.demonstrations = demonstrations
+
+    def _excluded_save_params(self) -> list[str]:
+        excluded = super()._excluded_save_params() + [  # type: ignore[misc]
+            "demo_buffer",
+            "_il_params",
+            "_il_loss_sum",
+            "_il_loss_count",
+            "_il_step_running",
+        ]
+        if not isinstance(self.demonstrations, str):
+            # In-memory demonstrations are not pickled into the zip: pass them again to load().
+            excluded.append("demonstrations")
+        return excluded
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()  # type: ignore[misc]
+        state_dicts = state_dicts + ["pretrained_policy"]
+        if not self.il_share_optimizer:
+            state_dicts.append("il_optimizer")
+        return state_dicts, variables
+
+    # ------------------------------------------------------------------------------------------
+    # The interleaving
+    # ------------------------------------------------------------------------------------------
+    def _check_ready_for_il(self, what: str) -> None:
+        if self.demo_buffer is None:
+            raise ValueError(
+                f"demonstrations: {what} needs demonstrations, found None. Pass demonstrations=... to the "
+                "constructor (or to load()), or call set_demonstrations(...)"
+                + ("; or set il_interval=None for plain RL" if what.startswith("il_interval") else "")
+            )
+
+    def _on_rl_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        """Post-step hook on the RL optimizer of the actor: one RL update has just been applied."""
+        if self._il_step_running:  # the IL step itself, when it shares the RL optimizer
+            return
+        self._n_rl_updates += 1
+        if self.il_interval_unit == "gradient_step":
+            self._count_rl_unit()
+
+    def _count_rl_unit(self) -> None:
+        if self.il_interval is None:
+            return
+        self._rl_units_since_il += 1
+        if self._rl_units_since_il >= self.il_interval:
+            self._rl_units_since_il = 0
+            for _ in range(self.il_steps):
+                self._il_step()
+
+    def _il_step(self) -> None:
+        """One IL gradient step on a fresh demonstration minibatch."""
+        assert self.demo_buffer is not None
+        batch = self.demo_buffer.sample(self.il_batch_size)
+        params = self._il_params
+        # Set the RL gradients aside (references, no copies) and put them back afterwards, so that
+        # whatever runs after the RL step still sees the RL gradients.
+        rl_grads = [param.grad for param in params]
+        for param in params:
+            param.grad = None
+        self._il_step_running = True
+        try:
+            with th.enable_grad():
+                loss = self._il_compute_loss(batch)
+                loss.backward()
+            if self.il_max_grad_norm is not None:
+                th.nn.utils.clip_grad_norm_(params, self.il_max_grad_norm)
+            if self.il_share_optimizer:
+                rl_lrs = [group["lr"] for group in self.il_optimizer.param_groups]
+                update_learning_rate(self.il_optimizer, self.il_lr_schedule(self._current_progress_remaining))
+                self.il_optimizer.step()
+                for group, lr in zip(self.il_optimizer.param_groups, rl_lrs):
+                    group["lr"] = lr
+            else:
+                self.il_optimizer.step()
+        finally:
+            self._il_step_running = False
+            for param, grad in zip(params, rl_grads):
+                param.grad = grad
+        self._n_il_updates += 1
+        self._il_loss_sum += loss.detach()  # no .item(): no device sync on the hot path
+        self._il_loss_count += 1
+
+    def _il_compute_loss(self, batch: DemonstrationBatch, loss: str | None = None) -> th.Tensor:
+        loss = loss or self.il_loss
+        distribution = self._il_distribution(batch.observations)
+        if loss == "nll":
+            return -distribution.log_prob(batch.actions).mean()
+        return th.mean((distribution.mode() - batch.actions) ** 2)
+
+    def train(self, *args: Any, **kwargs: Any) -> None:
+        if not self.il_share_optimizer:
+            update_learning_rate(self.il_optimizer, self.il_lr_schedule(self._current_progress_remaining))
+        super().train(*args, **kwargs)  # type: ignore[misc]
+        if self.il_interval_unit == "train_call":
+            self._count_rl_unit()
+
+    def _setup_learn(self, *args: Any, **kwargs: Any) -> Any:
+        if self.il_interval is not None:
+            self._check_ready_for_il(f"il_interval={self.il_interval}")
+        return super()._setup_learn(*args, **kwargs)  # type: ignore[misc]
+
+    def learn(self, *args: Any, **kwargs: Any) -> Any:
+        # TensorBoard runs are named after the IN-RIL class (InRILPPO_1), not the parent (PPO_1).
+        if len(args) < 4:
+            kwargs.setdefault("tb_log_name", type(self).__name__)
+        return super().learn(*args, **kwargs)  # type: ignore[misc]
+
+    # ------------------------------------------------------------------------------------------
+    # Logging
+    # ------------------------------------------------------------------------------------------
+    def dump_logs(self, *args: Any, **kwargs: Any) -> None:
+        self._record_inril_logs()
+        super().dump_logs(*args, **kwargs)  # type: ignore[misc]
+
+    def _record_inril_logs(self) -> None:
+        logger = self.logger  # type: ignore[attr-defined]
+        logger.record("train/n_rl_updates", self._n_rl_updates)
+        logger.record("train/n_il_updates", self._n_il_updates)
+        if self.il_interval is not None:
+            logger.record("train/il_interval", self.il_interval)
+            logger.record("train/il_learning_rate", self.il_lr_schedule(self._current_progress_remaining))
+        if self._il_loss_count > 0:
+            logger.record("train/il_loss", (self._il_loss_sum / self._il_loss_count).item())
+            self._il_loss_sum.zero_()
+            self._il_loss_count = 0
+        diagnostics = self.il_diagnostics()
+        for key, value in diagnostics.items():
+            logger.record(f"train/{key}", value)
+
+    def il_diagnostics(self) -> dict[str, float]:
+        """
+        IL loss on the held-out demonstrations and drift from the pre-trained policy.
+
+        :return: ``{"il_val_loss": ..., "policy_drift": ...}`` (empty without held-out demonstrations).
+            The drift is the mean L2 distance between the deterministic actions of the current and
+            the pre-trained policy (the fraction of differing actions for discrete action spaces).
+        """
+        if self.demo_buffer is None:
+            return {}
+        batch = self.demo_buffer.validation_batch(MAX_DIAGNOSTIC_BATCH)
+        if batch is None:
+            return {}
+        with th.no_grad():
+            val_loss = self._il_compute_loss(batch).item()
+            actions = self.policy._predict(batch.observations, deterministic=True)
+            reference = self.pretrained_policy._predict(batch.observations, deterministic=True)
+            if isinstance(self.action_space, spaces.Box):
+                drift = th.linalg.vector_norm((actions - reference).flatten(1).float(), dim=1).mean().item()
+            else:
+                drift = (actions != reference).float().mean().item()
+        return {"il_val_loss": val_loss, "policy_drift": drift}
+
+    # ------------------------------------------------------------------------------------------
+    # Behaviour-cloning pre-training
+    # ------------------------------------------------------------------------------------------
+    def pretrain(
+        self,
+        n_epochs: int | None = None,
+        n_steps: int | None = None,
+        batch_size: int | None = None,
+        learning_rate: float = 1e-3,
+        loss: Literal["nll", "mse"] | None = None,
+        log_std: float | None = None,
+        init_vec_normalize: bool = True,
+        progress_bar: bool = False,
+    ) -> dict[str, Any]:
+        """
+        Behaviour cloning of the actor on the demonstrations, before (or between) RL runs.
+
+        The pre-trained policy becomes the reference of ``train/policy_drift``.
+
+        :param n_epochs: passes over the training demonstrations (default 10 when ``n_steps`` is None)
+        :param n_steps: gradient steps instead of epochs
+        :param batch_size: minibatch size (default: ``il_batch_size``)
+        :param learning_rate: learning rate of the pre-training Adam (its own, fresh optimizer)
+        :param loss: ``"nll"`` or ``"mse"`` (default: ``il_loss``)
+        :param log_std: afterwards, set the policy's state-independent ``log_std`` to this value so
+            that the first rollouts do not explore so widely that they wreck the cloned behaviour
+        :param init_vec_normalize: when the env is wrapped in ``VecNormalize`` whose statistics have
+            not seen data yet, initialise them from the demonstration observations first
+        :param progress_bar: show a tqdm progress bar
+        :return: ``n_steps``, ``n_epochs``, ``initial_val_loss``, ``final_train_loss``,
+            ``final_val_loss``, ``loss_history`` (mean training loss per epoch) and ``wall_time_s``
+        """
+        self._check_ready_for_il("pretrain()")
+        assert self.demo_buffer is not None
+        if n_epochs is not None and n_steps is not None:
+            raise ValueError(f"pretrain: pass n_epochs or n_steps, not both (found {n_epochs} and {n_steps})")
+        if n_epochs is None and n_steps is None:
+            n_epochs = 10
+        _check_positive_int("n_epochs", n_epochs, allow_none=True)
+        _check_positive_int("n_steps", n_steps, allow_none=True)
+        _check_positive_int("batch_size", batch_size, allow_none=True)
+        loss = loss or self.il_loss
+        if loss not in IL_LOSSES:
+            raise ValueError(f"loss: expected one of {IL_LOSSES}, found {loss!r}")
+        if log_std is not None and not isinstance(getattr(self.policy, "log_std", None), th.nn.Parameter):
+            raise ValueError(f"log_std: the policy {type(self.policy).__name__} has no state-independent log_std to set")
+        batch_size = batch_size or self.il_batch_size
+        vec_normalize = self.get_vec_normalize_env()  # type: ignore[attr-defined]
+        if init_vec_normalize and vec_normalize is not None and vec_normalize.norm_obs and vec_normalize.obs_rms.count < 1:
+            vec_normalize.obs_rms.update(self.demo_buffer.raw_observations())
+
+        logger = getattr(self, "_logger", None)
+        if logger is None:
+            logger = utils.configure_logger(self.verbose, self.tensorboard_log, f"{type(self).__name__}_pretrain")  # type: ignore[attr-defined]
+        optimizer = th.optim.Adam(self._il_params, lr=learning_rate)
+        steps_per_epoch = int(np.ceil(len(self.demo_buffer) / batch_size))
+        total_steps = n_steps if n_steps is not None else n_epochs * steps_per_epoch  # type: ignore[operator]
+        initial_val = self._validation_loss(loss)
+        history: list[float] = []
+        start, step = time.time(), 0
+        self.policy.set_training_mode(True)
+        bar = tqdm(total=total_steps, desc="BC pre-training", disable=not progress_bar)
+        while step < total_steps:
+            epoch_losses = []
+            for batch in self.demo_buffer.iterate_epoch(batch_size):
+                batch_loss = self._il_compute_loss(batch, loss)
+                optimizer.zero_grad(set_to_none=True)
+                batch_loss.backward()
+                optimizer.step()
+                epoch_losses.append(batch_loss.detach())
+                step += 1
+                bar.update(1)
+                if step >= total_steps:
+                    break
+            history.append(th.stack(epoch_losses).mean().item())
+            val = self._validation_loss(loss)
+            logger.record("pretrain/loss", history[-1])
+            if val is not None:
+                logger.record("pretrain/val_loss", val)
+            logger.record("pretrain/epoch", len(history))
+            logger.dump(step=step)
+            bar.set_postfix(loss=f"{history[-1]:.4f}")
+        bar.close()
+        self.policy.set_training_mode(False)
+        if log_std is not None:
+            with th.no_grad():
+                self.policy.log_std.fill_(log_std)  # type: ignore[operator]
+        self.pretrained_policy.load_state_dict(self.policy.state_dict())
+        return {
+            "n_steps": step,
+            "n_epochs": len(history),
+            "initial_val_loss": initial_val,
+            "final_train_loss": history[-1],
+            "final_val_loss": self._validation_loss(loss),
+            "loss_history": history,
+            "wall_time_s": time.time() - start,
+        }
+
+    def _validation_loss(self, loss: str) -> float | None:
+        assert self.demo_buffer is not None
+        batch = self.demo_buffer.validation_batch()
+        if batch is None:
+            return None
+        with th.no_grad():
+            return self._il_compute_loss(batch, loss).item()

@@ -1,0 +1,4 @@
+from sb3_inril.ppo.inril_ppo import InRILPPO
+from sb3_inril.ppo.policies import CnnPolicy, MlpPolicy
+
+__all__ = ["CnnPolicy", "InRILPPO", "MlpPolicy"]

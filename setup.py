@@ -1,0 +1,32 @@
+import os
+
+from setuptools import find_packages, setup
+
+with open(os.path.join("sb3_inril", "version.txt")) as file_handler:
+    __version__ = file_handler.read().strip()
+
+setup(
+    name="sb3_inril",
+    version=__version__,
+    description="IN-RIL: interleaved reinforcement and imitation learning for Stable-Baselines3",
+    packages=find_packages(exclude=["tests", "tests.*"]),
+    package_data={"sb3_inril": ["version.txt", "py.typed", "data/*.npz", "data/*.json", "data/*.md"]},
+    python_requires=">=3.10",
+    install_requires=[
+        "torch==2.13.0",
+        "stable-baselines3==2.9.2",
+        "sb3-contrib==2.9.2",
+        "gymnasium[mujoco]==1.4.0",
+        "numpy",
+        "matplotlib",
+        "tqdm",
+        "rich",
+        "tensorboard",
+    ],
+    extras_require={
+        "zoo": ["rl_zoo3==2.9.2"],
+        "data": ["h5py", "minari==0.5.4", "datasets", "jsonpickle"],
+        "tests": ["pytest", "pytest-timeout", "ruff"],
+    },
+    entry_points={"console_scripts": ["sb3-inril=sb3_inril.__main__:main"]},
+)
