@@ -25,7 +25,8 @@ quickstart: setup
 	$(BIN)/python -m sb3_inril quickstart
 
 test: setup
-	$(BIN)/python -m pytest tests -x -q --timeout=900
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/python -m pytest tests -q --timeout=900 -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -32,7 +32,11 @@ def good(n: int = 20) -> dict[str, np.ndarray]:
         ({"acts": np.zeros((20, 1), np.complex64)}, ValueError, ["'acts'", "complex64"]),
         ({"obs": np.array([[0.0, np.nan, 0.0]] * 20)}, ValueError, ["'obs'", "20 non-finite", "row 0"]),
         ({"acts": np.array([[np.inf]] + [[0.0]] * 19)}, ValueError, ["'acts'", "1 non-finite"]),
-        ({"acts": np.array([[0.0]] * 5 + [[2.5]] + [[0.0]] * 14)}, ValueError, ["'acts'", "outside the action bounds", "row 5", "2.5"]),
+        (
+            {"acts": np.array([[0.0]] * 5 + [[2.5]] + [[0.0]] * 14)},
+            ValueError,
+            ["'acts'", "outside the action bounds", "row 5", "2.5"],
+        ),
     ],
 )
 def test_bad_demonstrations_are_rejected(change, exception, fragments):
@@ -52,7 +56,7 @@ def test_actions_within_tolerance_are_clipped():
 
 
 def test_bad_sources(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing.npz"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.npz"):
         make_buffer(str(tmp_path / "missing.npz"))
     (tmp_path / "demos.txt").write_text("x")
     with pytest.raises(ValueError, match=r"expected a path to an '.npz' file"):
@@ -93,7 +97,9 @@ def test_imitation_objects_and_npz_give_the_same_data(tmp_path, pendulum_demos):
         dones=pendulum_demos["dones"],
     )
     trajectories = [
-        types.Trajectory(obs=np.concatenate([obs[i : i + 50], obs[i + 49 : i + 50]]), acts=acts[i : i + 50], infos=None, terminal=True)
+        types.Trajectory(
+            obs=np.concatenate([obs[i : i + 50], obs[i + 49 : i + 50]]), acts=acts[i : i + 50], infos=None, terminal=True
+        )
         for i in range(0, n, 50)
     ]
     np.savez(tmp_path / "d.npz", **pendulum_demos)

@@ -46,7 +46,13 @@ def test_exact_il_update_counts(pendulum_env, pendulum_demos, n_steps, batch_siz
 
 def test_train_call_unit(pendulum_env, pendulum_demos):
     model = InRILPPO(
-        "MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=2, il_steps=3, il_interval_unit="train_call", **SMALL
+        "MlpPolicy",
+        pendulum_env,
+        demonstrations=pendulum_demos,
+        il_interval=2,
+        il_steps=3,
+        il_interval_unit="train_call",
+        **SMALL,
     )
     model.learn(64 * 5)
     assert model._n_rl_updates == 5 * 8
@@ -176,7 +182,9 @@ def test_pretrain_learns_the_expert(pendulum_env, pendulum_demos):
 
 
 def test_logging_keys_and_tensorboard_name(tmp_path, pendulum_env, pendulum_demos):
-    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=4, tensorboard_log=str(tmp_path), **SMALL)
+    model = InRILPPO(
+        "MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=4, tensorboard_log=str(tmp_path), **SMALL
+    )
     model.learn(192)
     assert os.path.isdir(tmp_path / "InRILPPO_1")
     model.set_logger(configure(str(tmp_path / "csv"), ["csv"]))
@@ -193,7 +201,9 @@ def test_logging_keys_and_tensorboard_name(tmp_path, pendulum_env, pendulum_demo
 
 
 def test_save_load_round_trip(tmp_path, pendulum_env, demos_npz, pendulum_demos):
-    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=demos_npz, il_interval=3, il_steps=2, il_learning_rate=1e-3, **SMALL)
+    model = InRILPPO(
+        "MlpPolicy", pendulum_env, demonstrations=demos_npz, il_interval=3, il_steps=2, il_learning_rate=1e-3, **SMALL
+    )
     model.pretrain(n_epochs=2)
     model.learn(128)
     model.save(tmp_path / "model")
@@ -238,9 +248,7 @@ def test_vec_normalize(pendulum_demos):
     np.testing.assert_allclose(venv.obs_rms.mean, pendulum_demos["obs"].mean(axis=0), atol=1e-3)
     model.learn(128)
     raw = model.demo_buffer.observations[:5]
-    np.testing.assert_allclose(
-        model.demo_buffer.normalize(raw).numpy(), venv.normalize_obs(raw.numpy()), rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(model.demo_buffer.normalize(raw).numpy(), venv.normalize_obs(raw.numpy()), rtol=1e-5, atol=1e-5)
 
 
 def test_shared_optimizer(pendulum_env, pendulum_demos):

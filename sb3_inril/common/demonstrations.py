@@ -6,7 +6,7 @@ costs one ``randint`` and two index operations, never a numpy round trip.
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch as th
@@ -16,7 +16,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 # Anything ``DemonstrationBuffer`` accepts: a path to an ``.npz`` file, a mapping of arrays,
 # imitation's ``Transitions`` (or any object with ``obs`` and ``acts`` arrays), or a sequence of
 # imitation ``Trajectory`` objects. imitation itself is never imported.
-DemonstrationSource = Union[str, os.PathLike, Mapping[str, Any], Any]
+DemonstrationSource = str | os.PathLike | Mapping[str, Any] | Any
 
 OBS_KEYS = ("obs", "observations")
 ACTION_KEYS = ("acts", "actions")
@@ -180,9 +180,7 @@ def validate_demonstrations(
                 f"demonstrations: field 'obs' has per-step shape {observations.shape[1:]}, expected () for {observation_space}"
             )
     else:
-        raise TypeError(
-            f"demonstrations: observation_space {observation_space} is not supported, expected Box or Discrete"
-        )
+        raise TypeError(f"demonstrations: observation_space {observation_space} is not supported, expected Box or Discrete")
 
     if isinstance(action_space, spaces.Box):
         if actions.shape[1:] != action_space.shape:

@@ -196,6 +196,10 @@ class InRILMixin:
         self.demo_buffer = None if demonstrations is None else self._make_demo_buffer(demonstrations)
         self.demonstrations = demonstrations
 
+    def reset_drift_reference(self) -> None:
+        """Make the current policy the reference of ``train/policy_drift`` (``pretrain`` does this)."""
+        self.pretrained_policy.load_state_dict(self.policy.state_dict())
+
     def _excluded_save_params(self) -> list[str]:
         excluded = super()._excluded_save_params() + [  # type: ignore[misc]
             "demo_buffer",
@@ -434,7 +438,7 @@ class InRILMixin:
         if log_std is not None:
             with th.no_grad():
                 self.policy.log_std.fill_(log_std)  # type: ignore[operator]
-        self.pretrained_policy.load_state_dict(self.policy.state_dict())
+        self.reset_drift_reference()
         return {
             "n_steps": step,
             "n_epochs": len(history),

@@ -1,0 +1,134 @@
+"""Roll out a trained SB3 policy and save its episodes as demonstrations.
+
+Writes ``OUT.npz`` (keys ``obs``, ``acts``, ``rewards``, ``dones``, ``episode_starts``,
+``episode_returns``, ``metadata``) and ``OUT.json`` (how the data was made: model, algorithm,
+seed, command, returns). With ``--imitation-dir`` it also writes imitation's format
+(``imitation.data.serialize.save``).
+
+Example::
+
+    python scripts/collect_demos.py --model experts/hopper_sac/final.zip --algo sac \
+        --env Hopper-v5 --episodes 20 --seed 100 --out sb3_inril/data/hopper_v5_expert
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_expert import ALGOS
+
+
+def rollout(model, env: gym.Env, n_episodes: int, seed: int, noise: float, min_return: float | None) -> dict:
+    rng = np.random.default_rng(seed)
+    episodes, kept_returns, all_returns = [], [], []
+    bar = tqdm(total=n_episodes, desc="episodes")
+    attempt = 0
+    while len(episodes) < n_episodes:
+        obs, _ = env.reset(seed=seed + attempt)
+        attempt += 1
+        observations, actions, rewards = [], [], []
+        done = False
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            if noise > 0:
+                low, high = env.action_space.low, env.action_space.high
+                action = np.clip(action + noise * (high - low) / 2 * rng.standard_normal(action.shape), low, high)
+            observations.append(obs)
+            actions.append(action)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            rewards.append(reward)
+            done = terminated or truncated
+        episode_return = float(np.sum(rewards))
+        all_returns.append(episode_return)
+        if min_return is not None and episode_return < min_return:
+            continue
+        episodes.append((np.array(observations), np.array(actions), np.array(rewards), obs))
+        kept_returns.append(episode_return)
+        bar.update(1)
+        bar.set_postfix(ret=f"{episode_return:.0f}")
+    bar.close()
+    return {"episodes": episodes, "returns": kept_returns, "all_returns": all_returns}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="SB3 .zip to roll out")
+    parser.add_argument("--algo", choices=sorted(ALGOS), required=True)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--noise", type=float, default=0.0, help="Gaussian action noise, fraction of the half range")
+    parser.add_argument("--min-return", type=float, default=None, help="keep only episodes above this return")
+    parser.add_argument("--out", required=True, help="output path without extension")
+    parser.add_argument("--imitation-dir", default=None, help="also save in imitation's format here")
+    args = parser.parse_args()
+
+    model = ALGOS[args.algo].load(args.model, device="cpu")
+    env = gym.make(args.env)
+    result = rollout(model, env, args.episodes, args.seed, args.noise, args.min_return)
+    obs = np.concatenate([episode[0] for episode in result["episodes"]]).astype(np.float32)
+    acts = np.concatenate([episode[1] for episode in result["episodes"]]).astype(np.float32)
+    rewards = np.concatenate([episode[2] for episode in result["episodes"]]).astype(np.float32)
+    lengths = [len(episode[1]) for episode in result["episodes"]]
+    dones = np.zeros(len(acts), dtype=bool)
+    dones[np.cumsum(lengths) - 1] = True
+    returns = np.array(result["returns"])
+    metadata = {
+        "command": " ".join(["python"] + sys.argv),
+        "env": args.env,
+        "model": args.model,
+        "algo": args.algo,
+        "seed": args.seed,
+        "noise": args.noise,
+        "min_return": args.min_return,
+        "n_episodes": len(lengths),
+        "n_transitions": len(acts),
+        "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()),
+        "return_min": float(returns.min()),
+        "return_max": float(returns.max()),
+        "episodes_rolled_out": len(result["all_returns"]),
+    }
+    expert_info = os.path.join(os.path.dirname(args.model), "expert.json")
+    if os.path.exists(expert_info):
+        with open(expert_info) as file:
+            metadata["expert"] = json.load(file)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    np.savez_compressed(
+        args.out + ".npz",
+        obs=obs,
+        acts=acts,
+        rewards=rewards,
+        dones=dones,
+        episode_starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+        episode_returns=returns.astype(np.float32),
+        metadata=np.array(json.dumps(metadata)),
+    )
+    with open(args.out + ".json", "w") as file:
+        json.dump(metadata, file, indent=2)
+    if args.imitation_dir:
+        from imitation.data import serialize, types
+
+        trajectories = []
+        for episode_obs, episode_acts, episode_rewards, last_obs in result["episodes"]:
+            trajectories.append(
+                types.TrajectoryWithRew(
+                    obs=np.concatenate([episode_obs, last_obs[None]]).astype(np.float32),
+                    acts=episode_acts.astype(np.float32),
+                    rews=episode_rewards.astype(np.float32),
+                    infos=None,
+                    terminal=True,
+                )
+            )
+        serialize.save(args.imitation_dir, trajectories)
+    print(json.dumps(metadata, indent=2))
+
+
+if __name__ == "__main__":
+    main()
