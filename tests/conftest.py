@@ -1,6 +1,10 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch as th
+
+# Small networks: one thread is faster, and two threads fight any other process for the 2 cores.
+th.set_num_threads(1)
 
 
 def linear_expert_demos(n_episodes: int = 10, episode_length: int = 50, seed: int = 0) -> dict[str, np.ndarray]:

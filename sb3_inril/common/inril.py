@@ -18,8 +18,8 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common import utils
 from stable_baselines3.common.distributions import Distribution
-from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
 from tqdm.auto import tqdm
 
@@ -61,6 +61,12 @@ class InRILMixin:
         instead of a separate Adam
     :param demo_val_fraction: fraction of demonstration episodes held out for ``train/il_val_loss``
         and ``train/policy_drift``
+    :param critic_warmup_steps: for the first N RL gradient steps, update only the critics (value
+        function): the actor's optimizer steps and the entropy coefficient's are skipped, and no IL
+        step is taken, so that a random critic cannot drag a pre-trained actor away
+    :param il_squash_margin: for policies that squash actions with tanh (SAC, TQC), demo actions
+        are clipped to ``[-1 + margin, 1 - margin]`` in the squashed space, where the NLL is finite
+    :param kwargs: the arguments of the SB3 algorithm (``learning_rate``, ``batch_size``, ...)
     """
 
     # Set by the SB3 algorithm this mixin goes with.
@@ -73,20 +79,27 @@ class InRILMixin:
     learning_rate: float | Schedule
     _current_progress_remaining: float
 
-    def _init_inril(
+    def __init__(
         self,
-        demonstrations: DemonstrationSource | None,
-        il_interval: int | None,
-        il_steps: int,
-        il_batch_size: int | None,
-        il_learning_rate: float | Schedule | None,
-        il_loss: Literal["nll", "mse"],
-        il_interval_unit: Literal["gradient_step", "train_call"],
-        il_max_grad_norm: float | None,
-        il_share_optimizer: bool,
-        demo_val_fraction: float,
+        policy: str | type[BasePolicy],
+        env: GymEnv | str | None,
+        demonstrations: DemonstrationSource | None = None,
+        il_interval: int | None = 10,
+        il_steps: int = 1,
+        il_batch_size: int | None = None,
+        il_learning_rate: float | Schedule | None = None,
+        il_loss: Literal["nll", "mse"] = "nll",
+        il_interval_unit: Literal["gradient_step", "train_call"] = "gradient_step",
+        il_max_grad_norm: float | None = None,
+        il_share_optimizer: bool = False,
+        demo_val_fraction: float = 0.1,
+        critic_warmup_steps: int = 0,
+        il_squash_margin: float = 1e-3,
+        _init_setup_model: bool = True,
+        **kwargs: Any,
     ) -> None:
-        """Check and store the IN-RIL arguments (called by the algorithm's ``__init__``)."""
+        # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
+        super().__init__(policy, env, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
         _check_positive_int("il_interval", il_interval, allow_none=True)
         _check_positive_int("il_steps", il_steps, allow_none=False)
         _check_positive_int("il_batch_size", il_batch_size, allow_none=True)
@@ -100,6 +113,14 @@ class InRILMixin:
             raise ValueError(f"il_learning_rate: expected a positive float or a schedule, found {il_learning_rate!r}")
         if not 0.0 <= demo_val_fraction < 1.0:
             raise ValueError(f"demo_val_fraction: expected a value in [0, 1), found {demo_val_fraction!r}")
+        if not 0.0 < il_squash_margin < 1.0:
+            raise ValueError(f"il_squash_margin: expected a value in (0, 1), found {il_squash_margin!r}")
+        if (
+            isinstance(critic_warmup_steps, bool)
+            or not isinstance(critic_warmup_steps, (int, np.integer))
+            or critic_warmup_steps < 0
+        ):
+            raise ValueError(f"critic_warmup_steps: expected an int >= 0, found {critic_warmup_steps!r}")
         if isinstance(demonstrations, (str, os.PathLike)):
             # Recorded in the saved model: an absolute path survives a change of working directory.
             demonstrations = os.path.abspath(os.fspath(demonstrations))
@@ -113,29 +134,61 @@ class InRILMixin:
         self.il_max_grad_norm = il_max_grad_norm
         self.il_share_optimizer = il_share_optimizer
         self.demo_val_fraction = demo_val_fraction
+        self.critic_warmup_steps = int(critic_warmup_steps)
+        self.il_squash_margin = il_squash_margin
         # Cumulative counters, saved with the model like SB3's ``_n_updates``.
         self._n_rl_updates = 0
         self._n_il_updates = 0
         self._rl_units_since_il = 0
+        self._n_warmup_steps_done = 0
+        if _init_setup_model:
+            self._setup_model()
 
     # ------------------------------------------------------------------------------------------
-    # What an algorithm provides
+    # The actor, for every kind of SB3 policy: an actor-critic policy with a shared optimizer
+    # (PPO, A2C, TRPO, ...), or a separate ``actor`` with its own optimizer, stochastic (SAC, TQC)
+    # or deterministic (TD3, DDPG). An algorithm with another layout overrides these.
     # ------------------------------------------------------------------------------------------
     def _il_rl_optimizer(self) -> th.optim.Optimizer:
         """The optimizer whose steps update the actor during RL (their count is ``m``'s unit)."""
-        raise NotImplementedError
+        actor = getattr(self, "actor", None)
+        return actor.optimizer if actor is not None else self.policy.optimizer
 
     def _il_parameters(self) -> list[th.nn.Parameter]:
         """The actor's parameters: the only ones IL updates."""
-        raise NotImplementedError
+        if isinstance(self.policy, ActorCriticPolicy):
+            modules = [self.policy.pi_features_extractor, self.policy.mlp_extractor.policy_net, self.policy.action_net]
+            params = {id(param): param for module in modules for param in module.parameters()}
+            log_std = getattr(self.policy, "log_std", None)
+            if isinstance(log_std, th.nn.Parameter):
+                params[id(log_std)] = log_std
+            return list(params.values())
+        return list(self.actor.parameters())  # type: ignore[attr-defined]
+
+    def _il_frozen_during_warmup(self) -> list[th.optim.Optimizer]:
+        """Optimizers, besides the actor's, whose steps are skipped during the critic warm-up."""
+        ent_coef_optimizer = getattr(self, "ent_coef_optimizer", None)
+        return [ent_coef_optimizer] if ent_coef_optimizer is not None else []
 
     def _il_distribution(self, observations: th.Tensor) -> Distribution:
         """The actor's action distribution for (normalised) demonstration observations."""
-        raise NotImplementedError
+        if isinstance(self.policy, ActorCriticPolicy):
+            return self.policy.get_distribution(observations)
+        actor = getattr(self, "actor", None)
+        if actor is None or not hasattr(actor, "get_action_dist_params"):
+            raise ValueError(
+                f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
+            )
+        mean_actions, log_std, kwargs = actor.get_action_dist_params(observations)
+        return actor.action_dist.proba_distribution(mean_actions, log_std, **kwargs)
 
     def _il_transform_actions(self, actions: np.ndarray) -> np.ndarray:
-        """Map env actions to the space the policy's distribution lives in (identity by default)."""
-        return actions
+        """Env actions to the policy's action space: squashing policies act in [-1, 1]."""
+        if not (self.policy.squash_output and isinstance(self.action_space, spaces.Box)):
+            return actions
+        # Keep demo actions off the tanh asymptotes, where the NLL and its gradient blow up.
+        bound = 1.0 - self.il_squash_margin
+        return np.clip(self.policy.scale_action(actions), -bound, bound)
 
     # ------------------------------------------------------------------------------------------
     # Set-up, saving
@@ -147,6 +200,11 @@ class InRILMixin:
     def _setup_inril(self) -> None:
         if self.il_loss == "mse" and not isinstance(self.action_space, spaces.Box):
             raise ValueError(f"il_loss: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
+        actor = getattr(self, "actor", None)
+        if self.il_loss == "nll" and actor is not None and not hasattr(actor, "get_action_dist_params"):
+            raise ValueError(
+                f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
+            )
         self.il_batch_size = self.il_batch_size or self.batch_size
         self.il_lr_schedule = FloatSchedule(self.il_learning_rate if self.il_learning_rate is not None else self.learning_rate)
         self.demo_buffer: DemonstrationBuffer | None = None
@@ -162,7 +220,11 @@ class InRILMixin:
             self.il_optimizer = self._il_rl_optimizer()
         else:
             self.il_optimizer = th.optim.Adam(self._il_params, lr=self.il_lr_schedule(1.0))
+        self._il_rl_optimizer().register_step_pre_hook(self._before_rl_optimizer_step)
         self._il_rl_optimizer().register_step_post_hook(self._on_rl_optimizer_step)
+        for optimizer in self._il_frozen_during_warmup():
+            optimizer.register_step_pre_hook(self._before_frozen_optimizer_step)
+        self._rl_step_skipped = False
         self._il_step_running = False
         self._il_loss_sum = th.zeros((), device=self.device)
         self._il_loss_count = 0
@@ -207,6 +269,7 @@ class InRILMixin:
             "_il_loss_sum",
             "_il_loss_count",
             "_il_step_running",
+            "_rl_step_skipped",
         ]
         if not isinstance(self.demonstrations, str):
             # In-memory demonstrations are not pickled into the zip: pass them again to load().
@@ -231,9 +294,35 @@ class InRILMixin:
                 + ("; or set il_interval=None for plain RL" if what.startswith("il_interval") else "")
             )
 
+    @property
+    def in_critic_warmup(self) -> bool:
+        """True while the first ``critic_warmup_steps`` RL gradient steps update only the critics."""
+        return self._n_warmup_steps_done < self.critic_warmup_steps
+
+    @staticmethod
+    def _drop_gradients(params: Any) -> None:
+        # torch optimizers skip parameters without a gradient: no update, no change of their state.
+        for param in params:
+            param.grad = None
+
+    def _before_rl_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        """Pre-step hook on the RL optimizer of the actor: during the critic warm-up, the actor stays put."""
+        if self._il_step_running or not self.in_critic_warmup:
+            return
+        self._drop_gradients(self._il_params)
+        self._n_warmup_steps_done += 1
+        self._rl_step_skipped = True
+
+    def _before_frozen_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if self.in_critic_warmup:
+            self._drop_gradients(param for group in optimizer.param_groups for param in group["params"])
+
     def _on_rl_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """Post-step hook on the RL optimizer of the actor: one RL update has just been applied."""
         if self._il_step_running:  # the IL step itself, when it shares the RL optimizer
+            return
+        if self._rl_step_skipped:  # critic warm-up: the actor was not updated
+            self._rl_step_skipped = False
             return
         self._n_rl_updates += 1
         if self.il_interval_unit == "gradient_step":
@@ -283,10 +372,9 @@ class InRILMixin:
 
     def _il_compute_loss(self, batch: DemonstrationBatch, loss: str | None = None) -> th.Tensor:
         loss = loss or self.il_loss
-        distribution = self._il_distribution(batch.observations)
         if loss == "nll":
-            return -distribution.log_prob(batch.actions).mean()
-        return th.mean((distribution.mode() - batch.actions) ** 2)
+            return -self._il_distribution(batch.observations).log_prob(batch.actions).mean()
+        return th.mean((self.policy._predict(batch.observations, deterministic=True) - batch.actions) ** 2)
 
     def train(self, *args: Any, **kwargs: Any) -> None:
         if not self.il_share_optimizer:
@@ -317,6 +405,8 @@ class InRILMixin:
         logger = self.logger  # type: ignore[attr-defined]
         logger.record("train/n_rl_updates", self._n_rl_updates)
         logger.record("train/n_il_updates", self._n_il_updates)
+        if self.critic_warmup_steps > 0:
+            logger.record("train/critic_warmup_steps_done", self._n_warmup_steps_done)
         if self.il_interval is not None:
             logger.record("train/il_interval", self.il_interval)
             logger.record("train/il_learning_rate", self.il_lr_schedule(self._current_progress_remaining))

@@ -1,0 +1,4 @@
+from sb3_inril.sac.inril_sac import InRILSAC
+from sb3_inril.sac.policies import CnnPolicy, MlpPolicy
+
+__all__ = ["CnnPolicy", "InRILSAC", "MlpPolicy"]

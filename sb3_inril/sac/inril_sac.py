@@ -1,0 +1,30 @@
+from typing import ClassVar
+
+from stable_baselines3 import SAC
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.sac.policies import SACPolicy
+
+from sb3_inril.common.inril import InRILMixin
+from sb3_inril.sac.policies import CnnPolicy, MlpPolicy
+
+
+class InRILSAC(InRILMixin, SAC):
+    """
+    Soft Actor-Critic with interleaved imitation learning (IN-RIL).
+
+    ``il_interval`` counts optimizer steps of the actor, so ``learning_starts``, ``train_freq`` and
+    ``gradient_steps`` are respected as they are: no actor step, no count. IL steps update only
+    the actor; the critics, their target networks and the entropy coefficient are never touched.
+    The NLL is that of the tanh-squashed Gaussian, with demo actions kept ``il_squash_margin`` away
+    from the bounds in the squashed space. ``critic_warmup_steps`` freezes the actor and the
+    entropy coefficient for the first gradient steps of fine-tuning.
+
+    The IN-RIL arguments are those of :class:`sb3_inril.common.inril.InRILMixin`; every other
+    argument is SAC's (https://stable-baselines3.readthedocs.io/en/master/modules/sac.html).
+
+    :param policy: the policy model to use (MlpPolicy, CnnPolicy, ...)
+    :param env: the environment to learn from (if registered in Gym, can be str)
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": MlpPolicy, "CnnPolicy": CnnPolicy}
+    policy: SACPolicy

@@ -1,0 +1,4 @@
+from sb3_inril.tqc.inril_tqc import InRILTQC
+from sb3_inril.tqc.policies import CnnPolicy, MlpPolicy
+
+__all__ = ["CnnPolicy", "InRILTQC", "MlpPolicy"]
