@@ -24,9 +24,11 @@ from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
 from tqdm.auto import tqdm
 
 from sb3_inril.common.demonstrations import DemonstrationBatch, DemonstrationBuffer, DemonstrationSource
+from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 
 IL_LOSSES = ("nll", "mse")
 IL_INTERVAL_UNITS = ("gradient_step", "train_call")
+SEPARATIONS = (None, "surgery")
 # Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.
 MAX_DIAGNOSTIC_BATCH = 2048
 
@@ -48,6 +50,8 @@ class InRILMixin:
         recorded in the saved model and re-attached on ``load``; in-memory data is not saved.
     :param il_interval: ``m``, the number of RL gradient steps between two IL injections.
         ``None`` turns interleaving off (the algorithm is then its plain SB3 parent).
+        ``"adaptive"`` (or an :class:`sb3_inril.common.surgery.AdaptiveInterval`) lets the measured
+        cosine between the IL and RL gradients set ``m``: more conflict, more RL steps between IL steps.
     :param il_steps: ``k``, the number of IL gradient steps per injection
     :param il_batch_size: demonstrations per IL minibatch (default: the RL batch size)
     :param il_learning_rate: learning rate of the IL optimizer, float or schedule of the remaining
@@ -66,6 +70,10 @@ class InRILMixin:
         step is taken, so that a random critic cannot drag a pre-trained actor away
     :param il_squash_margin: for policies that squash actions with tanh (SAC, TQC), demo actions
         are clipped to ``[-1 + margin, 1 - margin]`` in the squashed space, where the NLL is finite
+    :param gradient_separation: ``"surgery"``: project conflicting IL and RL gradients (see
+        :class:`sb3_inril.common.surgery.GradientSurgery`); None: no separation
+    :param surgery_kwargs: options of the gradient surgery (``project``, ``when``, ``granularity``,
+        ``reference``, ``ema_decay``)
     :param kwargs: the arguments of the SB3 algorithm (``learning_rate``, ``batch_size``, ...)
     """
 
@@ -84,7 +92,7 @@ class InRILMixin:
         policy: str | type[BasePolicy],
         env: GymEnv | str | None,
         demonstrations: DemonstrationSource | None = None,
-        il_interval: int | None = 10,
+        il_interval: int | Literal["adaptive"] | AdaptiveInterval | None = 10,
         il_steps: int = 1,
         il_batch_size: int | None = None,
         il_learning_rate: float | Schedule | None = None,
@@ -95,12 +103,32 @@ class InRILMixin:
         demo_val_fraction: float = 0.1,
         critic_warmup_steps: int = 0,
         il_squash_margin: float = 1e-3,
+        gradient_separation: Literal["surgery"] | None = None,
+        surgery_kwargs: dict[str, Any] | None = None,
         _init_setup_model: bool = True,
         **kwargs: Any,
     ) -> None:
         # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
         super().__init__(policy, env, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
-        _check_positive_int("il_interval", il_interval, allow_none=True)
+        self.adaptive_interval: AdaptiveInterval | None = None
+        if il_interval == "adaptive":
+            self.adaptive_interval = AdaptiveInterval()
+        elif isinstance(il_interval, AdaptiveInterval):
+            self.adaptive_interval = il_interval
+        else:
+            if isinstance(il_interval, str):
+                raise ValueError(
+                    f"il_interval: expected a positive int, 'adaptive', an AdaptiveInterval or None, found {il_interval!r}"
+                )
+            _check_positive_int("il_interval", il_interval, allow_none=True)
+        if gradient_separation not in SEPARATIONS:
+            raise ValueError(f"gradient_separation: expected one of {SEPARATIONS}, found {gradient_separation!r}")
+        if surgery_kwargs is not None and gradient_separation != "surgery":
+            raise ValueError(
+                f"surgery_kwargs: only used with gradient_separation='surgery', found gradient_separation={gradient_separation!r}"
+            )
+        if gradient_separation == "surgery":
+            GradientSurgery(**(surgery_kwargs or {}))  # check the options now, before any training
         _check_positive_int("il_steps", il_steps, allow_none=False)
         _check_positive_int("il_batch_size", il_batch_size, allow_none=True)
         if il_loss not in IL_LOSSES:
@@ -125,7 +153,7 @@ class InRILMixin:
             # Recorded in the saved model: an absolute path survives a change of working directory.
             demonstrations = os.path.abspath(os.fspath(demonstrations))
         self.demonstrations = demonstrations
-        self.il_interval = None if il_interval is None else int(il_interval)
+        self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)
         self.il_steps = int(il_steps)
         self.il_batch_size = il_batch_size
         self.il_learning_rate = il_learning_rate
@@ -136,6 +164,8 @@ class InRILMixin:
         self.demo_val_fraction = demo_val_fraction
         self.critic_warmup_steps = int(critic_warmup_steps)
         self.il_squash_margin = il_squash_margin
+        self.gradient_separation = gradient_separation
+        self.surgery_kwargs = surgery_kwargs
         # Cumulative counters, saved with the model like SB3's ``_n_updates``.
         self._n_rl_updates = 0
         self._n_il_updates = 0
@@ -225,6 +255,12 @@ class InRILMixin:
         for optimizer in self._il_frozen_during_warmup():
             optimizer.register_step_pre_hook(self._before_frozen_optimizer_step)
         self._rl_step_skipped = False
+        # Gradient surgery measures the IL/RL cosine, which the adaptive interval needs too.
+        self.gradient_surgery: GradientSurgery | None = None
+        if self.gradient_separation == "surgery":
+            GradientSurgery(**(self.surgery_kwargs or {})).attach(self)
+        elif self.adaptive_interval is not None:
+            GradientSurgery(project="none").attach(self)
         self._il_step_running = False
         self._il_loss_sum = th.zeros((), device=self.device)
         self._il_loss_count = 0
@@ -270,6 +306,7 @@ class InRILMixin:
             "_il_loss_count",
             "_il_step_running",
             "_rl_step_skipped",
+            "gradient_surgery",
         ]
         if not isinstance(self.demonstrations, str):
             # In-memory demonstrations are not pickled into the zip: pass them again to load().
@@ -328,11 +365,19 @@ class InRILMixin:
         if self.il_interval_unit == "gradient_step":
             self._count_rl_unit()
 
+    @property
+    def current_il_interval(self) -> int | None:
+        """The interleaving interval ``m`` in force now (None: no interleaving)."""
+        if self.adaptive_interval is not None:
+            return self.adaptive_interval.interval
+        return self.il_interval  # type: ignore[return-value]
+
     def _count_rl_unit(self) -> None:
-        if self.il_interval is None:
+        interval = self.current_il_interval
+        if interval is None:
             return
         self._rl_units_since_il += 1
-        if self._rl_units_since_il >= self.il_interval:
+        if self._rl_units_since_il >= interval:
             self._rl_units_since_il = 0
             for _ in range(self.il_steps):
                 self._il_step()
@@ -408,8 +453,10 @@ class InRILMixin:
         if self.critic_warmup_steps > 0:
             logger.record("train/critic_warmup_steps_done", self._n_warmup_steps_done)
         if self.il_interval is not None:
-            logger.record("train/il_interval", self.il_interval)
+            logger.record("train/il_interval", self.current_il_interval)
             logger.record("train/il_learning_rate", self.il_lr_schedule(self._current_progress_remaining))
+        if self.gradient_surgery is not None:
+            self.gradient_surgery.record(logger)
         if self._il_loss_count > 0:
             logger.record("train/il_loss", (self._il_loss_sum / self._il_loss_count).item())
             self._il_loss_sum.zero_()
