@@ -108,7 +108,8 @@ def main() -> None:
         "env": args.env,
         "repeats": args.repeats,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {th.__version__}, 1 thread",
-        "command": "python scripts/benchmark_overhead.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
+        "command": "python scripts/benchmark_overhead.py "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
         "results": results,
     }
     print(f"\n{'variant':<28} {'base':<5} {'steps':>7} {'time ratio':>10} {'base s':>8} {'peak RSS MiB (base / variant)':>30}")

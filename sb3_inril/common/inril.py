@@ -24,11 +24,12 @@ from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
 from tqdm.auto import tqdm
 
 from sb3_inril.common.demonstrations import DemonstrationBatch, DemonstrationBuffer, DemonstrationSource
+from sb3_inril.common.residual import ResidualPolicyMixin
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 
 IL_LOSSES = ("nll", "mse")
 IL_INTERVAL_UNITS = ("gradient_step", "train_call")
-SEPARATIONS = (None, "surgery")
+SEPARATIONS = (None, "surgery", "residual")
 # Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.
 MAX_DIAGNOSTIC_BATCH = 2048
 
@@ -71,7 +72,9 @@ class InRILMixin:
     :param il_squash_margin: for policies that squash actions with tanh (SAC, TQC), demo actions
         are clipped to ``[-1 + margin, 1 - margin]`` in the squashed space, where the NLL is finite
     :param gradient_separation: ``"surgery"``: project conflicting IL and RL gradients (see
-        :class:`sb3_inril.common.surgery.GradientSurgery`); None: no separation
+        :class:`sb3_inril.common.surgery.GradientSurgery`); ``"residual"``: a residual policy
+        (``MlpPolicy`` becomes ``ResidualMlpPolicy``) whose base only IL trains and whose residual
+        only RL trains (see :mod:`sb3_inril.common.residual`); None: no separation
     :param surgery_kwargs: options of the gradient surgery (``project``, ``when``, ``granularity``,
         ``reference``, ``ema_decay``)
     :param kwargs: the arguments of the SB3 algorithm (``learning_rate``, ``batch_size``, ...)
@@ -103,11 +106,13 @@ class InRILMixin:
         demo_val_fraction: float = 0.1,
         critic_warmup_steps: int = 0,
         il_squash_margin: float = 1e-3,
-        gradient_separation: Literal["surgery"] | None = None,
+        gradient_separation: Literal["surgery", "residual"] | None = None,
         surgery_kwargs: dict[str, Any] | None = None,
         _init_setup_model: bool = True,
         **kwargs: Any,
     ) -> None:
+        if gradient_separation == "residual":
+            policy = self._residual_policy(policy)
         # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
         super().__init__(policy, env, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
         self.adaptive_interval: AdaptiveInterval | None = None
@@ -174,6 +179,24 @@ class InRILMixin:
         if _init_setup_model:
             self._setup_model()
 
+    @classmethod
+    def _residual_policy(cls, policy: str | type[BasePolicy]) -> str | type[BasePolicy]:
+        """The residual counterpart of ``policy`` for ``gradient_separation="residual"``."""
+        if policy == "MlpPolicy":
+            return "ResidualMlpPolicy"
+        if isinstance(policy, str) and issubclass(cls.policy_aliases.get(policy, object), ResidualPolicyMixin):  # type: ignore[attr-defined]
+            return policy
+        if isinstance(policy, type) and issubclass(policy, ResidualPolicyMixin):
+            return policy
+        raise ValueError(
+            f"gradient_separation: 'residual' needs 'MlpPolicy' or a residual policy (e.g. 'ResidualMlpPolicy'), found {policy!r}"
+        )
+
+    @property
+    def is_residual(self) -> bool:
+        """True when the policy separates the networks: IL trains its base, RL its residual."""
+        return isinstance(self.policy, ResidualPolicyMixin)
+
     # ------------------------------------------------------------------------------------------
     # The actor, for every kind of SB3 policy: an actor-critic policy with a shared optimizer
     # (PPO, A2C, TRPO, ...), or a separate ``actor`` with its own optimizer, stochastic (SAC, TQC)
@@ -185,7 +208,9 @@ class InRILMixin:
         return actor.optimizer if actor is not None else self.policy.optimizer
 
     def _il_parameters(self) -> list[th.nn.Parameter]:
-        """The actor's parameters: the only ones IL updates."""
+        """The actor's parameters (a residual policy's base): the only ones IL updates."""
+        if isinstance(self.policy, ResidualPolicyMixin):
+            return self.policy.base_parameters()
         if isinstance(self.policy, ActorCriticPolicy):
             modules = [self.policy.pi_features_extractor, self.policy.mlp_extractor.policy_net, self.policy.action_net]
             params = {id(param): param for module in modules for param in module.parameters()}
@@ -195,13 +220,23 @@ class InRILMixin:
             return list(params.values())
         return list(self.actor.parameters())  # type: ignore[attr-defined]
 
+    def _rl_actor_parameters(self) -> list[th.nn.Parameter]:
+        """The actor's parameters that the RL optimizer updates (held during the critic warm-up)."""
+        if isinstance(self.policy, ResidualPolicyMixin):
+            return self.policy.residual_parameters()
+        if isinstance(self.policy, ActorCriticPolicy):
+            return self._il_parameters()
+        return [param for group in self._il_rl_optimizer().param_groups for param in group["params"]]
+
     def _il_frozen_during_warmup(self) -> list[th.optim.Optimizer]:
         """Optimizers, besides the actor's, whose steps are skipped during the critic warm-up."""
         ent_coef_optimizer = getattr(self, "ent_coef_optimizer", None)
         return [ent_coef_optimizer] if ent_coef_optimizer is not None else []
 
     def _il_distribution(self, observations: th.Tensor) -> Distribution:
-        """The actor's action distribution for (normalised) demonstration observations."""
+        """The actor's action distribution (a residual policy's base's) for demonstration observations."""
+        if isinstance(self.policy, ResidualPolicyMixin):
+            return self.policy.base_distribution(observations)
         if isinstance(self.policy, ActorCriticPolicy):
             return self.policy.get_distribution(observations)
         actor = getattr(self, "actor", None)
@@ -235,7 +270,13 @@ class InRILMixin:
             raise ValueError(
                 f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
             )
-        self.il_batch_size = self.il_batch_size or self.batch_size
+        if self.is_residual and self.gradient_separation not in (None, "residual"):
+            raise ValueError(
+                f"gradient_separation: a residual policy separates IL and RL by construction, found gradient_separation={self.gradient_separation!r}"
+            )
+        if self.is_residual:
+            self.gradient_separation = "residual"
+        self.il_batch_size = self.il_batch_size or getattr(self, "batch_size", 64)
         self.il_lr_schedule = FloatSchedule(self.il_learning_rate if self.il_learning_rate is not None else self.learning_rate)
         self.demo_buffer: DemonstrationBuffer | None = None
         if self.demonstrations is not None:
@@ -346,7 +387,7 @@ class InRILMixin:
         """Pre-step hook on the RL optimizer of the actor: during the critic warm-up, the actor stays put."""
         if self._il_step_running or not self.in_critic_warmup:
             return
-        self._drop_gradients(self._il_params)
+        self._drop_gradients(self._rl_actor_parameters())
         self._n_warmup_steps_done += 1
         self._rl_step_skipped = True
 
@@ -419,7 +460,11 @@ class InRILMixin:
         loss = loss or self.il_loss
         if loss == "nll":
             return -self._il_distribution(batch.observations).log_prob(batch.actions).mean()
-        return th.mean((self.policy._predict(batch.observations, deterministic=True) - batch.actions) ** 2)
+        if isinstance(self.policy, ResidualPolicyMixin):
+            actions = self.policy.base_actions(batch.observations)
+        else:
+            actions = self.policy._predict(batch.observations, deterministic=True)
+        return th.mean((actions - batch.actions) ** 2)
 
     def train(self, *args: Any, **kwargs: Any) -> None:
         if not self.il_share_optimizer:
@@ -469,7 +514,8 @@ class InRILMixin:
         """
         IL loss on the held-out demonstrations and drift from the pre-trained policy.
 
-        :return: ``{"il_val_loss": ..., "policy_drift": ...}`` (empty without held-out demonstrations).
+        :return: ``{"il_val_loss": ..., "policy_drift": ...}`` (empty without held-out demonstrations),
+            plus ``residual_norm`` (mean norm of ``scale * residual``) for residual policies.
             The drift is the mean L2 distance between the deterministic actions of the current and
             the pre-trained policy (the fraction of differing actions for discrete action spaces).
         """
@@ -486,7 +532,11 @@ class InRILMixin:
                 drift = th.linalg.vector_norm((actions - reference).flatten(1).float(), dim=1).mean().item()
             else:
                 drift = (actions != reference).float().mean().item()
-        return {"il_val_loss": val_loss, "policy_drift": drift}
+            diagnostics = {"il_val_loss": val_loss, "policy_drift": drift}
+            if isinstance(self.policy, ResidualPolicyMixin):
+                residual = self.policy.residual_actions(batch.observations)
+                diagnostics["residual_norm"] = th.linalg.vector_norm(residual, dim=-1).mean().item()
+        return diagnostics
 
     # ------------------------------------------------------------------------------------------
     # Behaviour-cloning pre-training

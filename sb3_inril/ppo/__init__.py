@@ -1,4 +1,4 @@
 from sb3_inril.ppo.inril_ppo import InRILPPO
-from sb3_inril.ppo.policies import CnnPolicy, MlpPolicy
+from sb3_inril.ppo.policies import CnnPolicy, MlpPolicy, ResidualMlpPolicy
 
-__all__ = ["CnnPolicy", "InRILPPO", "MlpPolicy"]
+__all__ = ["CnnPolicy", "InRILPPO", "MlpPolicy", "ResidualMlpPolicy"]

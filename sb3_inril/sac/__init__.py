@@ -1,4 +1,4 @@
 from sb3_inril.sac.inril_sac import InRILSAC
-from sb3_inril.sac.policies import CnnPolicy, MlpPolicy
+from sb3_inril.sac.policies import CnnPolicy, MlpPolicy, ResidualMlpPolicy
 
-__all__ = ["CnnPolicy", "InRILSAC", "MlpPolicy"]
+__all__ = ["CnnPolicy", "InRILSAC", "MlpPolicy", "ResidualMlpPolicy"]

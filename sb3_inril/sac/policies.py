@@ -1,3 +1,51 @@
-from stable_baselines3.sac.policies import CnnPolicy, MlpPolicy
+from typing import Any
 
-__all__ = ["CnnPolicy", "MlpPolicy"]
+from stable_baselines3.sac.policies import Actor, CnnPolicy, MlpPolicy, SACPolicy
+
+from sb3_inril.common.residual import ResidualActorMixin, ResidualOffPolicyMixin
+
+
+class ResidualSACActor(ResidualActorMixin, Actor):
+    """SAC's actor with a residual: ``tanh(mu(s) + scale * residual(.) + noise)``, see :mod:`sb3_inril.common.residual`."""
+
+    def __init__(
+        self,
+        *args: Any,
+        residual_scale: float = 0.1,
+        residual_net_arch: list[int] | None = None,
+        residual_sees_base_action: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        latent_dim = self.net_arch[-1] if len(self.net_arch) > 0 else self.features_dim
+        self._init_residual(residual_scale, residual_net_arch, residual_sees_base_action, latent_dim)
+
+
+class ResidualSACPolicy(ResidualOffPolicyMixin, SACPolicy):
+    """
+    SAC policy with a residual actor: IL trains the base (``latent_pi``, ``mu``), RL the residual
+    network, the ``log_std`` head and the critics. Squashing applies to the sum.
+
+    :param residual_scale: scale of the residual's output
+    :param residual_net_arch: hidden layers of the residual network (default ``[64, 64]``)
+    :param residual_sees_base_action: feed the base action to the residual network
+    :param kwargs: the arguments of ``SACPolicy``
+    """
+
+    residual_actor_class = ResidualSACActor
+
+    def __init__(
+        self,
+        *args: Any,
+        residual_scale: float = 0.1,
+        residual_net_arch: list[int] | None = None,
+        residual_sees_base_action: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self._set_residual_arguments(residual_scale, residual_net_arch, residual_sees_base_action)
+        super().__init__(*args, **kwargs)
+
+
+ResidualMlpPolicy = ResidualSACPolicy
+
+__all__ = ["CnnPolicy", "MlpPolicy", "ResidualMlpPolicy", "ResidualSACActor", "ResidualSACPolicy"]

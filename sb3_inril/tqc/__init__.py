@@ -1,4 +1,4 @@
 from sb3_inril.tqc.inril_tqc import InRILTQC
-from sb3_inril.tqc.policies import CnnPolicy, MlpPolicy
+from sb3_inril.tqc.policies import CnnPolicy, MlpPolicy, ResidualMlpPolicy
 
-__all__ = ["CnnPolicy", "InRILTQC", "MlpPolicy"]
+__all__ = ["CnnPolicy", "InRILTQC", "MlpPolicy", "ResidualMlpPolicy"]

@@ -5,7 +5,7 @@ from sb3_contrib.tqc.policies import TQCPolicy
 from stable_baselines3.common.policies import BasePolicy
 
 from sb3_inril.common.inril import InRILMixin
-from sb3_inril.tqc.policies import CnnPolicy, MlpPolicy
+from sb3_inril.tqc.policies import CnnPolicy, MlpPolicy, ResidualMlpPolicy
 
 
 class InRILTQC(InRILMixin, TQC):
@@ -20,5 +20,9 @@ class InRILTQC(InRILMixin, TQC):
     :param env: the environment to learn from (if registered in Gym, can be str)
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": MlpPolicy, "CnnPolicy": CnnPolicy}
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "ResidualMlpPolicy": ResidualMlpPolicy,
+    }
     policy: TQCPolicy
