@@ -1,6 +1,7 @@
 import os
 
 from sb3_inril.common.demonstrations import DemonstrationBuffer
+from sb3_inril.common.loaders import Demonstrations, load_demonstrations, save_demonstrations
 from sb3_inril.ppo import InRILPPO
 from sb3_inril.sac import InRILSAC
 from sb3_inril.tqc import InRILTQC
@@ -8,4 +9,13 @@ from sb3_inril.tqc import InRILTQC
 with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handler:
     __version__ = file_handler.read().strip()
 
-__all__ = ["DemonstrationBuffer", "InRILPPO", "InRILSAC", "InRILTQC", "__version__"]
+__all__ = [
+    "DemonstrationBuffer",
+    "Demonstrations",
+    "InRILPPO",
+    "InRILSAC",
+    "InRILTQC",
+    "__version__",
+    "load_demonstrations",
+    "save_demonstrations",
+]

@@ -24,6 +24,7 @@ from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
 from tqdm.auto import tqdm
 
 from sb3_inril.common.demonstrations import DemonstrationBatch, DemonstrationBuffer, DemonstrationSource
+from sb3_inril.common.loaders import Demonstrations, DemonstrationSpec, load_demonstrations
 from sb3_inril.common.residual import ResidualPolicyMixin
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 
@@ -46,9 +47,11 @@ class InRILMixin:
     """
     Interleaved reinforcement and imitation learning (IN-RIL) for an SB3 algorithm.
 
-    :param demonstrations: expert demonstrations: a path to an ``.npz`` file, a dict of arrays,
-        imitation's ``Transitions`` or a sequence of imitation ``Trajectory`` objects. Paths are
-        recorded in the saved model and re-attached on ``load``; in-memory data is not saved.
+    :param demonstrations: expert demonstrations: what :func:`sb3_inril.load_demonstrations`
+        returns, a path it reads (``.npz``, robomimic ``.hdf5``, imitation dataset directory or
+        ``.pkl``, Minari dataset path or id), a dict of arrays, imitation's ``Transitions`` or a
+        sequence of imitation ``Trajectory`` objects. Paths (and how a file was read) are recorded
+        in the saved model and re-attached on ``load``; in-memory data is not saved.
     :param il_interval: ``m``, the number of RL gradient steps between two IL injections.
         ``None`` turns interleaving off (the algorithm is then its plain SB3 parent).
         ``"adaptive"`` (or an :class:`sb3_inril.common.surgery.AdaptiveInterval`) lets the measured
@@ -154,10 +157,8 @@ class InRILMixin:
             or critic_warmup_steps < 0
         ):
             raise ValueError(f"critic_warmup_steps: expected an int >= 0, found {critic_warmup_steps!r}")
-        if isinstance(demonstrations, (str, os.PathLike)):
-            # Recorded in the saved model: an absolute path survives a change of working directory.
-            demonstrations = os.path.abspath(os.fspath(demonstrations))
-        self.demonstrations = demonstrations
+        self._preloaded_demonstrations: Demonstrations | None = None
+        self.demonstrations = self._recordable(demonstrations)
         self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)
         self.il_steps = int(il_steps)
         self.il_batch_size = il_batch_size
@@ -306,23 +307,48 @@ class InRILMixin:
         self._il_loss_sum = th.zeros((), device=self.device)
         self._il_loss_count = 0
 
-    def _make_demo_buffer(self, source: DemonstrationSource) -> DemonstrationBuffer:
-        if isinstance(source, str) and not os.path.exists(source):
+    def _recordable(self, demonstrations: Any) -> Any:
+        """What the model keeps (and saves) of a demonstration source: a path, a spec, or the data."""
+        if isinstance(demonstrations, Demonstrations) and demonstrations.spec is not None:
+            # Read from a file: keep the data for now, record how to read it again.
+            self._preloaded_demonstrations = demonstrations
+            return demonstrations.spec
+        if isinstance(demonstrations, (str, os.PathLike)) and os.path.exists(demonstrations):
+            # An absolute path survives a change of working directory.
+            return os.path.abspath(os.fspath(demonstrations))
+        return demonstrations
+
+    def _make_demo_buffer(self, source: Any) -> DemonstrationBuffer:
+        preloaded = self._preloaded_demonstrations
+        try:
+            if preloaded is not None and preloaded.spec == source:
+                demonstrations = preloaded
+            elif isinstance(source, DemonstrationSpec):
+                demonstrations = source.load()
+            else:
+                demonstrations = load_demonstrations(source)
+        except FileNotFoundError as error:
             raise FileNotFoundError(
-                f"demonstrations: file not found: {source!r}. A loaded model re-attaches the demonstrations "
-                "recorded when it was saved: pass demonstrations=PATH to load() to point at them, or "
-                "demonstrations=None to load without them."
+                f"{error}. A loaded model re-attaches the demonstrations recorded when it was saved: pass "
+                "demonstrations=PATH to load() to point at them, or demonstrations=None to load without them."
+            ) from error
+        self._preloaded_demonstrations = None  # the buffer holds the data now
+        try:
+            return DemonstrationBuffer(
+                demonstrations.arrays(),
+                self.observation_space,
+                self.action_space,
+                device=self.device,
+                val_fraction=self.demo_val_fraction,
+                seed=self.seed,
+                action_transform=self._il_transform_actions,
+                vec_normalize_getter=self.get_vec_normalize_env,  # type: ignore[attr-defined]
             )
-        return DemonstrationBuffer(
-            source,
-            self.observation_space,
-            self.action_space,
-            device=self.device,
-            val_fraction=self.demo_val_fraction,
-            seed=self.seed,
-            action_transform=self._il_transform_actions,
-            vec_normalize_getter=self.get_vec_normalize_env,  # type: ignore[attr-defined]
-        )
+        except ValueError as error:
+            layout = demonstrations.describe_observation()
+            if layout and "'obs'" in str(error):
+                raise ValueError(f"{error}; the demonstrations' observation keys and sizes: {layout}") from error
+            raise
 
     def set_demonstrations(self, demonstrations: DemonstrationSource | None) -> None:
         """
@@ -330,10 +356,9 @@ class InRILMixin:
 
         :param demonstrations: see the class docstring
         """
-        if isinstance(demonstrations, (str, os.PathLike)):
-            demonstrations = os.path.abspath(os.fspath(demonstrations))
-        self.demo_buffer = None if demonstrations is None else self._make_demo_buffer(demonstrations)
-        self.demonstrations = demonstrations
+        recordable = self._recordable(demonstrations)
+        self.demo_buffer = None if recordable is None else self._make_demo_buffer(recordable)
+        self.demonstrations = recordable
 
     def reset_drift_reference(self) -> None:
         """Make the current policy the reference of ``train/policy_drift`` (``pretrain`` does this)."""
@@ -348,8 +373,9 @@ class InRILMixin:
             "_il_step_running",
             "_rl_step_skipped",
             "gradient_surgery",
+            "_preloaded_demonstrations",
         ]
-        if not isinstance(self.demonstrations, str):
+        if not isinstance(self.demonstrations, (str, DemonstrationSpec)):
             # In-memory demonstrations are not pickled into the zip: pass them again to load().
             excluded.append("demonstrations")
         return excluded
