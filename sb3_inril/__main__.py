@@ -4,6 +4,7 @@ import sys
 
 COMMANDS = {
     "quickstart": "BC pre-training on shipped Hopper-v5 demos, then PPO vs InRILPPO fine-tuning",
+    "demos": "inspect PATH | convert SRC DST: look at and convert demonstration files",
 }
 
 
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
         from sb3_inril.quickstart import main as quickstart_main
 
         quickstart_main(argv[1:])
+    elif argv[0] == "demos":
+        from sb3_inril.demos_cli import main as demos_main
+
+        sys.exit(demos_main(argv[1:]))
 
 
 if __name__ == "__main__":

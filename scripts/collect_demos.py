@@ -24,7 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_expert import ALGOS
 
 
-def rollout(model, env: gym.Env, n_episodes: int, seed: int, noise: float, min_return: float | None) -> dict:
+def rollout(
+    model, env: gym.Env, n_episodes: int, seed: int, noise: float, min_return: float | None, require_success: bool = False
+) -> dict:
     rng = np.random.default_rng(seed)
     episodes, kept_returns, all_returns = [], [], []
     bar = tqdm(total=n_episodes, desc="episodes")
@@ -33,7 +35,7 @@ def rollout(model, env: gym.Env, n_episodes: int, seed: int, noise: float, min_r
         obs, _ = env.reset(seed=seed + attempt)
         attempt += 1
         observations, actions, rewards = [], [], []
-        done = False
+        done, success = False, False
         while not done:
             action, _ = model.predict(obs, deterministic=True)
             if noise > 0:
@@ -41,12 +43,13 @@ def rollout(model, env: gym.Env, n_episodes: int, seed: int, noise: float, min_r
                 action = np.clip(action + noise * (high - low) / 2 * rng.standard_normal(action.shape), low, high)
             observations.append(obs)
             actions.append(action)
-            obs, reward, terminated, truncated, _ = env.step(action)
+            obs, reward, terminated, truncated, info = env.step(action)
+            success = success or bool(info.get("is_success", False))
             rewards.append(reward)
             done = terminated or truncated
         episode_return = float(np.sum(rewards))
         all_returns.append(episode_return)
-        if min_return is not None and episode_return < min_return:
+        if (min_return is not None and episode_return < min_return) or (require_success and not success):
             continue
         episodes.append((np.array(observations), np.array(actions), np.array(rewards), obs))
         kept_returns.append(episode_return)
@@ -58,20 +61,29 @@ def rollout(model, env: gym.Env, n_episodes: int, seed: int, noise: float, min_r
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="SB3 .zip to roll out")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="SB3 .zip to roll out")
+    source.add_argument("--train-steps", type=int, help="train an expert with --algo for this many steps first")
     parser.add_argument("--algo", choices=sorted(ALGOS), required=True)
     parser.add_argument("--env", required=True)
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise", type=float, default=0.0, help="Gaussian action noise, fraction of the half range")
     parser.add_argument("--min-return", type=float, default=None, help="keep only episodes above this return")
+    parser.add_argument("--require-success", action="store_true", help="keep only episodes with info['is_success']")
     parser.add_argument("--out", required=True, help="output path without extension")
     parser.add_argument("--imitation-dir", default=None, help="also save in imitation's format here")
     args = parser.parse_args()
 
-    model = ALGOS[args.algo].load(args.model, device="cpu")
+    if args.model:
+        model = ALGOS[args.algo].load(args.model, device="cpu")
+    else:
+        model = ALGOS[args.algo]("MlpPolicy", args.env, seed=args.seed, device="cpu")
+        model.learn(args.train_steps, progress_bar=True)
+        args.model = args.out + "_expert.zip"
+        model.save(args.model)
     env = gym.make(args.env)
-    result = rollout(model, env, args.episodes, args.seed, args.noise, args.min_return)
+    result = rollout(model, env, args.episodes, args.seed, args.noise, args.min_return, args.require_success)
     obs = np.concatenate([episode[0] for episode in result["episodes"]]).astype(np.float32)
     acts = np.concatenate([episode[1] for episode in result["episodes"]]).astype(np.float32)
     rewards = np.concatenate([episode[2] for episode in result["episodes"]]).astype(np.float32)
@@ -87,6 +99,8 @@ def main() -> None:
         "seed": args.seed,
         "noise": args.noise,
         "min_return": args.min_return,
+        "require_success": args.require_success,
+        "train_steps": args.train_steps,
         "n_episodes": len(lengths),
         "n_transitions": len(acts),
         "return_mean": float(returns.mean()),
