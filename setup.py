@@ -28,5 +28,11 @@ setup(
         "data": ["h5py", "minari==0.5.4", "datasets", "jsonpickle"],
         "tests": ["pytest", "pytest-timeout", "ruff"],
     },
-    entry_points={"console_scripts": ["sb3-inril=sb3_inril.__main__:main"]},
+    entry_points={
+        "console_scripts": [
+            "sb3-inril=sb3_inril.__main__:main",
+            "sb3-inril-train=sb3_inril.train:main",
+            "sb3-inril-enjoy=sb3_inril.enjoy:main",
+        ]
+    },
 )

@@ -266,3 +266,20 @@ def test_il_learning_rate_schedule(pendulum_env, pendulum_demos):
     # Last train() ran at progress_remaining = 1 - 128/128 = 0: the lr follows the schedule.
     assert model.il_optimizer.param_groups[0]["lr"] == pytest.approx(0.0)
     assert model.policy.optimizer.param_groups[0]["lr"] == pytest.approx(3e-4)
+
+
+def test_pretrain_kwargs_run_once_at_the_first_learn(tmp_path, pendulum_env, demos_npz):
+    model = InRILPPO(
+        "MlpPolicy", pendulum_env, demonstrations=demos_npz, pretrain_kwargs=dict(n_steps=7, log_std=-1.5), **SMALL
+    )
+    assert th.all(model.policy.log_std == 0.0)
+    model.learn(64)
+    assert model._pretrain_done and model.policy.log_std.detach().mean().item() != 0.0
+    model.save(tmp_path / "model")
+    loaded = InRILPPO.load(tmp_path / "model", env=pendulum_env)
+    log_std = loaded.policy.log_std.detach().clone()
+    loaded.learn(64, reset_num_timesteps=False)  # no second pre-training: log_std not reset to -1.5
+    assert loaded._pretrain_done and not th.all(loaded.policy.log_std == -1.5)
+    assert not th.equal(loaded.policy.log_std, th.full_like(log_std, -1.5))
+    with pytest.raises(ValueError, match=r"pretrain_kwargs: unknown keys \['epochs'\]"):
+        InRILPPO("MlpPolicy", pendulum_env, demonstrations=demos_npz, pretrain_kwargs=dict(epochs=3))

@@ -31,6 +31,16 @@ from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 IL_LOSSES = ("nll", "mse")
 IL_INTERVAL_UNITS = ("gradient_step", "train_call")
 SEPARATIONS = (None, "surgery", "residual")
+PRETRAIN_ARGUMENTS = {
+    "n_epochs",
+    "n_steps",
+    "batch_size",
+    "learning_rate",
+    "loss",
+    "log_std",
+    "init_vec_normalize",
+    "progress_bar",
+}
 # Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.
 MAX_DIAGNOSTIC_BATCH = 2048
 
@@ -80,6 +90,9 @@ class InRILMixin:
         only RL trains (see :mod:`sb3_inril.common.residual`); None: no separation
     :param surgery_kwargs: options of the gradient surgery (``project``, ``when``, ``granularity``,
         ``reference``, ``ema_decay``)
+    :param pretrain_kwargs: when given, the first ``learn()`` starts with ``pretrain(**pretrain_kwargs)``
+        (once: a loaded model that was pre-trained does not pre-train again); this is how BC
+        pre-training is configured from an rl-zoo YAML file
     :param kwargs: the arguments of the SB3 algorithm (``learning_rate``, ``batch_size``, ...)
     """
 
@@ -111,6 +124,7 @@ class InRILMixin:
         il_squash_margin: float = 1e-3,
         gradient_separation: Literal["surgery", "residual"] | None = None,
         surgery_kwargs: dict[str, Any] | None = None,
+        pretrain_kwargs: dict[str, Any] | None = None,
         _init_setup_model: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -172,6 +186,12 @@ class InRILMixin:
         self.il_squash_margin = il_squash_margin
         self.gradient_separation = gradient_separation
         self.surgery_kwargs = surgery_kwargs
+        if pretrain_kwargs is not None:
+            unknown = sorted(set(pretrain_kwargs) - PRETRAIN_ARGUMENTS)
+            if unknown:
+                raise ValueError(f"pretrain_kwargs: unknown keys {unknown}, expected some of {sorted(PRETRAIN_ARGUMENTS)}")
+        self.pretrain_kwargs = pretrain_kwargs
+        self._pretrain_done = False
         # Cumulative counters, saved with the model like SB3's ``_n_updates``.
         self._n_rl_updates = 0
         self._n_il_updates = 0
@@ -502,6 +522,9 @@ class InRILMixin:
     def _setup_learn(self, *args: Any, **kwargs: Any) -> Any:
         if self.il_interval is not None:
             self._check_ready_for_il(f"il_interval={self.il_interval}")
+        if self.pretrain_kwargs is not None and not self._pretrain_done:
+            # Before the parent's set-up: its env reset would already move VecNormalize statistics.
+            self.pretrain(**self.pretrain_kwargs)
         return super()._setup_learn(*args, **kwargs)  # type: ignore[misc]
 
     def learn(self, *args: Any, **kwargs: Any) -> Any:
@@ -652,6 +675,7 @@ class InRILMixin:
             with th.no_grad():
                 self.policy.log_std.fill_(log_std)  # type: ignore[operator]
         self.reset_drift_reference()
+        self._pretrain_done = True
         return {
             "n_steps": step,
             "n_epochs": len(history),

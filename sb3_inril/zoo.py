@@ -1,0 +1,201 @@
+"""rl-zoo integration: the IN-RIL algorithms, their hyperparameter samplers and YAML files.
+
+rl_zoo3 has no plugin mechanism. ``register()`` adds our algorithms to rl_zoo3's tables **in
+memory** (nothing on disk changes) and swaps in an ``ExperimentManager`` subclass that:
+
+- uses this project's ``zoo_hyperparams/<algo>.yml`` when it has one and ``-conf`` is not given;
+- checks every hyperparameter key (YAML and ``-params``) against the algorithm's arguments and
+  every demonstration path, before any env is built, with a clear error;
+- resolves relative demonstration paths against the YAML file's folder;
+- gives the plain ``ppo`` / ``sac`` / ``tqc`` baselines the same BC start as IN-RIL when their
+  entry has ``demonstrations`` and ``pretrain_kwargs`` (the model stays a plain SB3 model).
+"""
+
+import inspect
+import os
+from typing import Any
+
+import optuna
+import rl_zoo3.hyperparams_opt as hyperparams_opt
+import rl_zoo3.train as zoo_train
+from rl_zoo3.exp_manager import ExperimentManager
+from rl_zoo3.utils import ALGOS
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from sb3_inril import InRILPPO, InRILSAC, InRILTQC
+from sb3_inril.common.inril import PRETRAIN_ARGUMENTS, InRILMixin
+
+INRIL_ALGOS: dict[str, type[BaseAlgorithm]] = {"inril_ppo": InRILPPO, "inril_sac": InRILSAC, "inril_tqc": InRILTQC}
+# IN-RIL class of each plain algorithm, used for the BC start of the plain baselines.
+BC_TWINS = {"ppo": InRILPPO, "sac": InRILSAC, "tqc": InRILTQC}
+BASE_SAMPLERS = {"inril_ppo": "ppo", "inril_sac": "sac", "inril_tqc": "tqc"}
+# Keys rl_zoo3 itself consumes before the model is built.
+ZOO_KEYS = {
+    "n_envs",
+    "n_timesteps",
+    "normalize",
+    "normalize_kwargs",
+    "monitor_kwargs",
+    "env_kwargs",
+    "frame_stack",
+    "env_wrapper",
+    "vec_env_wrapper",
+    "callback",
+}
+BC_KEYS = {"demonstrations", "pretrain_kwargs"}
+HYPERPARAMS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo_hyperparams")
+
+
+def constructor_arguments(algo_class: type[BaseAlgorithm]) -> set[str]:
+    """Every keyword the class accepts, following ``**kwargs`` up the MRO (as InRILMixin passes them on)."""
+    names: set[str] = set()
+    for klass in algo_class.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters
+        names |= {name for name, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+            break
+    return names - {"self", "env", "_init_setup_model"}
+
+
+def sample_inril_params(trial: optuna.Trial) -> dict[str, Any]:
+    """The IN-RIL hyperparameters (added on top of the base algorithm's sampler)."""
+    separation = trial.suggest_categorical("gradient_separation", ["none", "surgery", "residual"])
+    return {
+        "il_interval": trial.suggest_categorical("il_interval", [2, 5, 10, 20, None]),
+        "il_steps": trial.suggest_categorical("il_steps", [1, 2, 4]),
+        "il_learning_rate": trial.suggest_float("il_learning_rate", 1e-5, 1e-3, log=True),
+        "il_batch_size": trial.suggest_categorical("il_batch_size", [64, 128, 256]),
+        "gradient_separation": None if separation == "none" else separation,
+    }
+
+
+def _sampler_for(algo: str) -> Any:
+    base_sampler = hyperparams_opt.HYPERPARAMS_SAMPLER[BASE_SAMPLERS[algo]]
+
+    def sampler(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+        return {**base_sampler(trial, n_actions, n_envs, additional_args), **sample_inril_params(trial)}
+
+    sampler.__name__ = f"sample_{algo}_params"
+    return sampler
+
+
+INRIL_SAMPLED = ("il_interval", "il_steps", "il_learning_rate", "il_batch_size", "gradient_separation")
+
+
+def _converter_for(algo: str) -> Any:
+    """Trial parameters -> hyperparameters (for ``--trial-id`` and ``load_trial``)."""
+    base_converter = hyperparams_opt.HYPERPARAMS_CONVERTER[BASE_SAMPLERS[algo]]
+
+    def converter(sampled_params: dict[str, Any]) -> dict[str, Any]:
+        base = base_converter({key: value for key, value in sampled_params.items() if key not in INRIL_SAMPLED})
+        inril = {key: sampled_params[key] for key in INRIL_SAMPLED if key in sampled_params}
+        if inril.get("gradient_separation") == "none":
+            inril["gradient_separation"] = None
+        return {**base, **inril}
+
+    return converter
+
+
+class InRILExperimentManager(ExperimentManager):
+    """rl_zoo3's ExperimentManager with IN-RIL's checks, paths and BC start (see the module docstring)."""
+
+    def __init__(self, args: Any, algo: str, env_id: str, *positional: Any, config: str | None = None, **kwargs: Any) -> None:
+        own = os.path.join(HYPERPARAMS_DIR, f"{algo}.yml")
+        if config is None and os.path.exists(own):
+            config = own
+        super().__init__(args, algo, env_id, *positional, config=config, **kwargs)
+        self._bc_start: dict[str, Any] | None = None
+
+    def read_hyperparameters(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        hyperparams, saved_hyperparams = super().read_hyperparameters()
+        self._check_hyperparameters(hyperparams)
+        for mapping in (hyperparams, saved_hyperparams):
+            if isinstance(mapping.get("demonstrations"), str):
+                mapping["demonstrations"] = self._resolve_path(mapping["demonstrations"])
+        return hyperparams, saved_hyperparams
+
+    def _resolve_path(self, path: str) -> str:
+        base = os.path.dirname(os.path.abspath(self.config)) if os.path.exists(self.config) else os.getcwd()
+        resolved = path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))
+        if not os.path.exists(resolved):
+            raise FileNotFoundError(
+                f"hyperparameters ({self.config}, {self.env_name.gym_id}): demonstrations file not found: {resolved!r} "
+                f"(relative paths are resolved against the YAML file's folder)"
+            )
+        return resolved
+
+    def _check_hyperparameters(self, hyperparams: dict[str, Any]) -> None:
+        algo_class = ALGOS[self.algo]
+        valid = constructor_arguments(algo_class) | ZOO_KEYS
+        if self.algo in BC_TWINS:
+            valid |= BC_KEYS
+        unknown = sorted(set(hyperparams) - valid)
+        if unknown:
+            raise ValueError(
+                f"hyperparameters ({self.config}, {self.env_name.gym_id}): unknown keys {unknown} for {algo_class.__name__}; "
+                f"expected some of {sorted(valid)}"
+            )
+        pretrain_kwargs = hyperparams.get("pretrain_kwargs") or {}
+        bad = sorted(set(pretrain_kwargs) - PRETRAIN_ARGUMENTS)
+        if bad:
+            raise ValueError(
+                f"hyperparameters: pretrain_kwargs has unknown keys {bad}, expected some of {sorted(PRETRAIN_ARGUMENTS)}"
+            )
+        if self.algo in BC_TWINS and ("pretrain_kwargs" in hyperparams) != ("demonstrations" in hyperparams):
+            raise ValueError(f"hyperparameters: the BC start of {self.algo} needs both 'demonstrations' and 'pretrain_kwargs'")
+
+    def _preprocess_hyperparams(self, hyperparams: dict[str, Any]) -> Any:
+        if self.algo in BC_TWINS and "demonstrations" in hyperparams:
+            if self.optimize_hyperparameters:
+                raise ValueError(
+                    f"-optimize: the BC start of plain {self.algo} is not supported; use inril_{self.algo} with il_interval: null"
+                )
+            self._bc_start = {key: hyperparams.pop(key) for key in BC_KEYS}
+        return super()._preprocess_hyperparams(hyperparams)
+
+    def setup_experiment(self) -> Any:
+        result = super().setup_experiment()
+        if result is not None and self._bc_start is not None and not self.continue_training:
+            stats = bc_pretrain_plain_model(result[0], **self._bc_start)
+            print(
+                f"BC start of {self.algo}: {stats['n_steps']} steps, validation loss "
+                f"{stats['initial_val_loss']} -> {stats['final_val_loss']}"
+            )
+        return result
+
+
+def bc_pretrain_plain_model(model: BaseAlgorithm, demonstrations: Any, pretrain_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """
+    BC pre-training of a plain SB3 model, with exactly the code IN-RIL uses.
+
+    An IN-RIL twin with the same policy class and arguments (and interleaving off) takes the
+    model's weights, pre-trains, and gives them back: the model stays a plain SB3 model.
+    """
+    twin_class = next(
+        twin for name, twin in BC_TWINS.items() if isinstance(model, ALGOS[name]) and not isinstance(model, InRILMixin)
+    )
+    twin = twin_class(
+        type(model.policy),
+        model.get_env(),
+        demonstrations=demonstrations,
+        il_interval=None,
+        policy_kwargs=model.policy_kwargs,
+        device=model.device,
+        seed=model.seed,
+    )
+    twin.policy.load_state_dict(model.policy.state_dict())
+    stats = twin.pretrain(**pretrain_kwargs)
+    model.policy.load_state_dict(twin.policy.state_dict())
+    return stats
+
+
+def register() -> None:
+    """Add the IN-RIL algorithms, samplers and experiment manager to rl_zoo3 (in memory only)."""
+    ALGOS.update(INRIL_ALGOS)
+    for algo in INRIL_ALGOS:
+        hyperparams_opt.HYPERPARAMS_SAMPLER[algo] = _sampler_for(algo)
+        hyperparams_opt.HYPERPARAMS_CONVERTER[algo] = _converter_for(algo)
+    zoo_train.ExperimentManager = InRILExperimentManager

@@ -1,0 +1,126 @@
+"""rl-zoo integration, modelled on rl_zoo3's own tests/test_train.py: subprocess runs at tiny budgets."""
+
+import glob
+import os
+import shlex
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from sb3_inril.zoo import HYPERPARAMS_DIR, INRIL_ALGOS, constructor_arguments
+from tests.conftest import linear_expert_demos
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+TINY = {
+    "inril_ppo": "n_steps:64 batch_size:16 n_epochs:1",
+    "inril_sac": "learning_starts:50 batch_size:16 critic_warmup_steps:10",
+    "inril_tqc": "learning_starts:50 batch_size:16 critic_warmup_steps:10",
+}
+
+
+def run(module: str, args: str, cwd: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", module, *shlex.split(args)], cwd=cwd, env=ENV, capture_output=True, text=True
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{module} {args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture
+def zoo_config(tmp_path) -> str:
+    np.savez(tmp_path / "demos.npz", **linear_expert_demos())
+    config = {
+        "Pendulum-v1": {
+            "policy": "MlpPolicy",
+            "n_timesteps": 200,
+            "il_interval": 2,
+            "demonstrations": "demos.npz",  # relative to this file
+            "pretrain_kwargs": {"n_steps": 5},
+        }
+    }
+    for algo in ("inril_ppo", "inril_sac", "inril_tqc"):
+        with open(tmp_path / f"{algo}.yml", "w") as file:
+            yaml.safe_dump(config, file)
+    plain = {"Pendulum-v1": {key: value for key, value in config["Pendulum-v1"].items() if key != "il_interval"}}
+    with open(tmp_path / "ppo.yml", "w") as file:
+        yaml.safe_dump(plain, file)
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("algo", sorted(INRIL_ALGOS))
+def test_train_continue_and_enjoy(zoo_config, algo):
+    conf = f"-conf {algo}.yml -params {TINY[algo]}"
+    run(
+        "sb3_inril.train",
+        f"--algo {algo} --env Pendulum-v1 -n 200 -f logs {conf} --seed 0 -tb runs --eval-freq 100 --eval-episodes 1",
+        zoo_config,
+    )
+    model_path = os.path.join(zoo_config, "logs", algo, "Pendulum-v1_1", "Pendulum-v1.zip")
+    assert os.path.exists(model_path)
+    assert glob.glob(os.path.join(zoo_config, "runs", "Pendulum-v1", f"{INRIL_ALGOS[algo].__name__}_*"))
+    run("sb3_inril.train", f"--algo {algo} --env Pendulum-v1 -n 100 -f logs {conf} -i {model_path}", zoo_config)
+    assert os.path.exists(os.path.join(zoo_config, "logs", algo, "Pendulum-v1_2", "Pendulum-v1.zip"))
+    run("sb3_inril.enjoy", f"--algo {algo} --env Pendulum-v1 -f logs -n 50 --no-render", zoo_config)
+
+
+def test_plain_baseline_gets_the_bc_start(zoo_config):
+    result = run(
+        "sb3_inril.train",
+        "--algo ppo --env Pendulum-v1 -n 128 -f logs -conf ppo.yml -params n_steps:64 batch_size:16",
+        zoo_config,
+    )
+    assert "BC start of ppo: 5 steps, validation loss" in result.stdout
+    from stable_baselines3 import PPO
+
+    model = PPO.load(os.path.join(zoo_config, "logs", "ppo", "Pendulum-v1_1", "Pendulum-v1.zip"))
+    assert type(model) is PPO  # stays a plain SB3 model
+
+
+def test_optimize_two_trials(zoo_config):
+    result = run(
+        "sb3_inril.train",
+        "--algo inril_ppo --env Pendulum-v1 -n 128 -f logs -conf inril_ppo.yml -optimize --n-trials 2 --n-jobs 1 "
+        "--sampler random --pruner none --n-evaluations 1 --eval-episodes 1 -params n_steps:64 batch_size:16",
+        zoo_config,
+    )
+    assert "Number of finished trials:  2" in result.stdout
+    assert "il_interval" in result.stdout and "gradient_separation" in result.stdout
+
+
+def test_yaml_and_params_mistakes_are_clear_errors(zoo_config):
+    result = run(
+        "sb3_inril.train",
+        "--algo inril_ppo --env Pendulum-v1 -conf inril_ppo.yml -params il_intervall:3",
+        zoo_config,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "unknown keys ['il_intervall'] for InRILPPO" in result.stderr
+    with open(os.path.join(zoo_config, "inril_sac.yml"), "w") as file:
+        yaml.safe_dump({"Pendulum-v1": {"policy": "MlpPolicy", "n_timesteps": 100, "demonstrations": "nope.npz"}}, file)
+    result = run("sb3_inril.train", "--algo inril_sac --env Pendulum-v1 -conf inril_sac.yml", zoo_config, check=False)
+    assert result.returncode != 0 and "demonstrations file not found" in result.stderr and "nope.npz" in result.stderr
+    assert "Traceback" in result.stderr  # raised before any env step: the message is the last line
+    assert result.stderr.strip().splitlines()[-1].startswith("FileNotFoundError: hyperparameters")
+
+
+def test_shipped_hyperparameter_files_are_valid():
+    from rl_zoo3.utils import ALGOS
+
+    from sb3_inril.zoo import BC_KEYS, ZOO_KEYS, register
+
+    register()
+    for path in sorted(glob.glob(os.path.join(HYPERPARAMS_DIR, "*.yml"))):
+        algo = os.path.basename(path)[:-4]
+        with open(path) as file:
+            entries = yaml.load(file, Loader=yaml.UnsafeLoader)
+        valid = constructor_arguments(ALGOS[algo]) | ZOO_KEYS | BC_KEYS
+        for env_id, hyperparams in entries.items():
+            assert set(hyperparams) <= valid, (path, env_id, set(hyperparams) - valid)
+            if "demonstrations" in hyperparams:
+                assert os.path.exists(os.path.join(HYPERPARAMS_DIR, hyperparams["demonstrations"])), (path, env_id)
+        assert {"Pendulum-v1", "Hopper-v5", "HalfCheetah-v5"} <= set(entries), path
