@@ -56,7 +56,11 @@ def surgery_model(granularity: str) -> InRILPPO:
 def run_il_hook(model: InRILPPO, il_grads: list[th.Tensor], rl_grads: list[th.Tensor]) -> list[th.Tensor]:
     params = model._il_parameters()
     surgery = model.gradient_surgery
-    surgery._references[False] = [g.clone() for g in rl_grads]
+    surgery._references[False] = (
+        tuple(True for _ in rl_grads),
+        th.cat([g.reshape(-1) for g in rl_grads]),
+        th.cat([g.reshape(-1) for g in rl_grads]).norm(),
+    )
     for param, grad in zip(params, il_grads):
         param.grad = grad.clone()
     model._il_step_running = True
@@ -93,11 +97,10 @@ def test_callback_projects_il_gradients_during_training(tmp_path, pendulum_env, 
 
     def capture(optimizer, args, kw):
         if model._il_step_running and surgery._references[False] is not None:
-            flat = th.cat([p.grad.reshape(-1) for p in model._il_parameters() if p.grad is not None])
-            ref = th.cat(
-                [r.reshape(-1) for r, p in zip(surgery._references[False], model._il_parameters()) if p.grad is not None]
-            )
-            applied.append((flat, ref))
+            present, ref, _ = surgery._references[False]
+            grads = [p.grad for p in model._il_parameters()]
+            assert tuple(g is not None for g in grads) == present
+            applied.append((th.cat([g.reshape(-1) for g in grads if g is not None]), ref))
 
     model.set_logger(configure(str(tmp_path), ["csv"]))
     model.learn(200, callback=surgery, reset_num_timesteps=False, log_interval=1)
@@ -198,3 +201,28 @@ def test_adaptive_interval_in_training(tmp_path, pendulum_env, pendulum_demos):
     assert model.current_il_interval == round(1 + 4 * (1 - cos) / 2)
     text = open(tmp_path / "progress.csv").read()
     assert "train/il_interval" in text and "train/grad_cos_mean" in text
+
+
+def test_only_parameters_both_gradients_touch_are_compared(pendulum_env, pendulum_demos):
+    """Under the MSE loss log_std gets no IL gradient: the comparison leaves it out."""
+    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=1, il_loss="mse", **PPO_SMALL)
+    surgery = GradientSurgery(project="il", when="always")
+    surgery.attach(model)
+    log_std_index = next(i for i, p in enumerate(model._il_parameters()) if p is model.policy.log_std)
+    applied = []
+
+    def capture(optimizer, args, kw):
+        if model._il_step_running:
+            present, ref, _ = surgery._references[False]
+            grads = [p.grad for p in model._il_parameters()]
+            assert grads[log_std_index] is None and present[log_std_index]
+            segments = surgery._segments(present, grads)
+            shared = [i for i, g in enumerate(grads) if g is not None]
+            g = th.cat([grads[i].reshape(-1) for i in shared])
+            r = th.cat([ref[segments[i]] for i in shared])
+            applied.append(th.dot(g, r).abs().item() / (g.norm() * r.norm()).item())
+
+    model.il_optimizer.register_step_pre_hook(capture)
+    model.learn(64)
+    assert len(applied) == 8 and max(applied) < 1e-5  # "always": orthogonal to the RL gradient
+    assert surgery.statistics()["il_projected_frac"] == 1.0

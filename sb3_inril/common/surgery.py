@@ -147,7 +147,7 @@ class GradientSurgery(BaseCallback):
         self.inril_model = model
         model.gradient_surgery = self
         self._params = model._il_parameters()
-        self._references: dict[bool, list[th.Tensor | None] | None] = {True: None, False: None}  # key: is_il
+        self._references: dict[bool, tuple[tuple[bool, ...], th.Tensor, th.Tensor] | None] = {True: None, False: None}
         optimizers = {id(model._il_rl_optimizer()): model._il_rl_optimizer(), id(model.il_optimizer): model.il_optimizer}
         for optimizer in optimizers.values():
             self._handles.append(optimizer.register_step_pre_hook(self._before_step))
@@ -174,26 +174,59 @@ class GradientSurgery(BaseCallback):
             self._attached_by_learn = False
 
     # -- the hook ------------------------------------------------------------------------------
+    # A reference is (which parameters had a gradient, the flat gradient over those, its norm).
     def _before_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         model = self.inril_model
         assert model is not None
         is_il = bool(model._il_step_running)
         grads = [param.grad for param in self._params]
-        if all(grad is None for grad in grads):  # e.g. the critic warm-up dropped them
+        present = tuple(grad is not None for grad in grads)
+        if not any(present):  # e.g. the critic warm-up dropped them
             return
+        present_grads = [grad for grad in grads if grad is not None]
+        flat = th.cat([grad.reshape(-1) for grad in present_grads])  # a new tensor: projection never writes it
+        norm = th.linalg.vector_norm(flat)
         reference = self._references[not is_il]
         if reference is not None:
-            shared = [i for i, (grad, ref) in enumerate(zip(grads, reference)) if grad is not None and ref is not None]
-            if shared:
-                self._compare_and_project(is_il, [grads[i] for i in shared], [reference[i] for i in shared])  # type: ignore[misc]
-        self._update_reference(is_il, grads)
+            reference_present, reference_flat, reference_norm = reference
+            if reference_present == present:  # the usual case: the same parameters on both sides
+                self._compare_and_project(is_il, present_grads, flat, norm, reference_flat, reference_norm)
+            else:  # only the parameters that both gradients touch
+                shared = [i for i, (a, b) in enumerate(zip(present, reference_present)) if a and b]
+                if shared:
+                    own = self._segments(present, grads)
+                    other = self._segments(reference_present, grads)
+                    shared_flat = th.cat([flat[own[i]] for i in shared])
+                    shared_reference = th.cat([reference_flat[other[i]] for i in shared])
+                    self._compare_and_project(
+                        is_il,
+                        [grads[i] for i in shared],  # type: ignore[misc]
+                        shared_flat,
+                        th.linalg.vector_norm(shared_flat),
+                        shared_reference,
+                        th.linalg.vector_norm(shared_reference),
+                    )
+        self._update_reference(is_il, present, flat, norm)
 
-    def _compare_and_project(self, is_il: bool, grads: list[th.Tensor], reference: list[th.Tensor]) -> None:
-        flat = th.cat([grad.reshape(-1) for grad in grads])
-        flat_reference = th.cat([ref.reshape(-1) for ref in reference])
-        cos = th.dot(flat, flat_reference) / (th.linalg.vector_norm(flat) * th.linalg.vector_norm(flat_reference)).clamp_min(
-            1e-20
-        )
+    def _segments(self, present: tuple[bool, ...], grads: list[th.Tensor | None]) -> dict[int, slice]:
+        """Where each present parameter's gradient lies in a flat vector built over ``present``."""
+        segments, offset = {}, 0
+        for i, (is_present, param) in enumerate(zip(present, self._params)):
+            if is_present:
+                segments[i] = slice(offset, offset + param.numel())
+                offset += param.numel()
+        return segments
+
+    def _compare_and_project(
+        self,
+        is_il: bool,
+        grads: list[th.Tensor],
+        flat: th.Tensor,
+        norm: th.Tensor,
+        flat_reference: th.Tensor,
+        reference_norm: th.Tensor,
+    ) -> None:
+        cos = th.dot(flat, flat_reference) / (norm * reference_norm).clamp_min(1e-20)
         stats = self._stats
         stats["cos_sum"] += cos
         stats["cos_min"] = th.minimum(stats["cos_min"], cos)
@@ -209,28 +242,23 @@ class GradientSurgery(BaseCallback):
                 grad.copy_(new.view_as(grad))
         else:
             projected = th.zeros((), dtype=th.bool, device=flat.device)
-            for grad, ref in zip(grads, reference):
-                new, tensor_projected = project_gradient(grad.reshape(-1), ref.reshape(-1), self.when)
+            for grad, reference in zip(grads, th.split(flat_reference, [grad.numel() for grad in grads])):
+                new, tensor_projected = project_gradient(grad.reshape(-1), reference, self.when)
                 grad.copy_(new.view_as(grad))
                 projected = projected | tensor_projected
         stats["il_projected" if is_il else "rl_projected"] += projected.float()
 
-    def _update_reference(self, is_il: bool, grads: list[th.Tensor | None]) -> None:
+    def _update_reference(self, is_il: bool, present: tuple[bool, ...], flat: th.Tensor, norm: th.Tensor) -> None:
         # The reference is the gradient as computed (before any projection), as in PCGrad.
         key = "il" if is_il else "rl"
-        present = [grad for grad in grads if grad is not None]
-        self._stats[f"{key}_norm_sum"] += th.linalg.vector_norm(th.cat([grad.reshape(-1) for grad in present]))
+        self._stats[f"{key}_norm_sum"] += norm
         self._stats[f"n_{key}"] += 1
         old = self._references[is_il]
-        if self.reference == "ema" and old is not None:
-            self._references[is_il] = [
-                None
-                if grad is None
-                else (grad.detach().clone() if ref is None else ref.mul_(self.ema_decay).add_(grad, alpha=1 - self.ema_decay))
-                for grad, ref in zip(grads, old)
-            ]
+        if self.reference == "ema" and old is not None and old[0] == present:
+            average = old[1].mul_(self.ema_decay).add_(flat, alpha=1 - self.ema_decay)
+            self._references[is_il] = (present, average, th.linalg.vector_norm(average))
         else:
-            self._references[is_il] = [None if grad is None else grad.detach().clone() for grad in grads]
+            self._references[is_il] = (present, flat, norm)
 
     # -- statistics -----------------------------------------------------------------------------
     def _reset_statistics(self) -> None:
