@@ -16,10 +16,9 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3 import PPO
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
+from sb3_inril.common.callbacks import EvalCurve
 from sb3_inril.data import demonstration_metadata, demonstration_path
 from sb3_inril.ppo import InRILPPO
 
@@ -38,31 +37,6 @@ PPO_KWARGS: dict[str, Any] = dict(
 )
 INRIL_KWARGS: dict[str, Any] = dict(il_interval=10, il_steps=1, il_batch_size=256, il_learning_rate=1e-4)
 PRETRAIN_KWARGS: dict[str, Any] = dict(n_epochs=30, batch_size=256, learning_rate=1e-3, log_std=-1.0)
-
-
-class EvalCurve(BaseCallback):
-    """Deterministic evaluation every ``eval_freq`` environment steps, including at step 0."""
-
-    def __init__(self, eval_env: gym.Env, eval_freq: int, n_eval_episodes: int, seed: int) -> None:
-        super().__init__()
-        self.eval_env, self.eval_freq, self.n_eval_episodes, self.seed = eval_env, eval_freq, n_eval_episodes, seed
-        self.curve: list[tuple[int, float, float]] = []
-
-    def evaluate(self) -> None:
-        self.eval_env.reset(seed=self.seed)  # the same start states at every evaluation
-        returns, _ = evaluate_policy(
-            self.model, self.eval_env, self.n_eval_episodes, deterministic=True, return_episode_rewards=True
-        )
-        self.curve.append((self.num_timesteps, float(np.mean(returns)), float(np.std(returns))))
-        self.logger.record("eval/mean_reward", self.curve[-1][1])
-
-    def _on_training_start(self) -> None:
-        self.evaluate()
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps % self.eval_freq == 0:
-            self.evaluate()
-        return True
 
 
 def finetune(method: str, policy_state_path: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,101 @@
+"""Callbacks: evaluation curves for experiments, and the BC-regularised RL baseline."""
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
+from torch.utils.hooks import RemovableHandle
+
+
+class EvalCurve(BaseCallback):
+    """
+    Deterministic evaluation every ``eval_freq`` environment steps, including at step 0, on the
+    same start states each time (the eval env is reset with ``seed`` before every evaluation).
+
+    :param eval_env: the evaluation env (not the training env)
+    :param eval_freq: evaluate every this many environment steps
+    :param n_eval_episodes: episodes per evaluation
+    :param seed: seed of the evaluation episodes
+    """
+
+    def __init__(self, eval_env: gym.Env, eval_freq: int, n_eval_episodes: int, seed: int) -> None:
+        super().__init__()
+        self.eval_env, self.eval_freq, self.n_eval_episodes, self.seed = eval_env, eval_freq, n_eval_episodes, seed
+        self.curve: list[tuple[int, float, float]] = []
+
+    def evaluate(self) -> None:
+        self.eval_env.reset(seed=self.seed)
+        returns, _ = evaluate_policy(
+            self.model, self.eval_env, self.n_eval_episodes, deterministic=True, return_episode_rewards=True
+        )
+        self.curve.append((self.num_timesteps, float(np.mean(returns)), float(np.std(returns))))
+        self.logger.record("eval/mean_reward", self.curve[-1][1])
+
+    def _on_training_start(self) -> None:
+        if not self.curve:
+            self.evaluate()
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps % self.eval_freq == 0:
+            self.evaluate()
+        return True
+
+
+class BCRegularization(BaseCallback):
+    """
+    The usual baseline: minimise ``RL loss + weight * BC loss`` at every RL step of the actor.
+
+    A pre-step hook on the actor's RL optimizer adds ``weight * grad(BC loss)`` on a fresh demo
+    minibatch to the RL gradient just before the RL step: the gradient of the summed loss, applied
+    by the RL optimizer. Needs an IN-RIL model (for its demonstrations and IL loss), normally with
+    ``il_interval=None``. The BC gradient is added after PPO's gradient clipping.
+
+    :param weight: the fixed weight of the BC loss
+    """
+
+    def __init__(self, weight: float = 0.1, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        if not weight > 0:
+            raise ValueError(f"BCRegularization: weight expected > 0, found {weight!r}")
+        self.weight = weight
+        self._handle: RemovableHandle | None = None
+        self._loss_sum = 0.0
+        self._n = 0
+
+    def _init_callback(self) -> None:
+        from sb3_inril.common.inril import InRILMixin
+
+        if not isinstance(self.model, InRILMixin) or self.model.demo_buffer is None:
+            raise TypeError("BCRegularization: needs an IN-RIL model with demonstrations")
+        self._params = self.model._il_parameters()
+        self._handle = self.model._il_rl_optimizer().register_step_pre_hook(self._add_bc_gradient)
+
+    def _add_bc_gradient(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        model: Any = self.model
+        if model._il_step_running or all(param.grad is None for param in self._params):
+            return
+        batch = model.demo_buffer.sample(model.il_batch_size)
+        with th.enable_grad():
+            loss = model._il_compute_loss(batch)
+            grads = th.autograd.grad(self.weight * loss, self._params, allow_unused=True)
+        for param, grad in zip(self._params, grads):
+            if grad is not None:
+                param.grad = grad if param.grad is None else param.grad.add_(grad)
+        self._loss_sum += loss.detach()
+        self._n += 1
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self._n:
+            self.logger.record("train/bc_reg_loss", float(self._loss_sum / self._n))
+            self._loss_sum, self._n = 0.0, 0
+
+    def _on_training_end(self) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None

@@ -1,0 +1,318 @@
+"""Does interleaving prevent the fine-tuning collapse? Multi-seed comparison from one BC start.
+
+For every seed, one BC pre-training; then every method fine-tunes that same pre-trained policy:
+
+- ``bc``: no fine-tuning (the BC policy, evaluated at the same points)
+- ``rl``: plain fine-tuning (InRIL with ``il_interval=None``: the base algorithm step for step)
+- ``bc_reg``: RL loss + a fixed-weight BC loss at every RL step (``--bc-weight``)
+- ``inril``: IN-RIL with ``m = --il-interval``, no separation
+- ``inril_surgery``: IN-RIL with gradient surgery
+- ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
+- ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
+
+Each (method, seed) run writes ``runs/<method>_s<seed>.json`` when it finishes; an interrupted
+comparison resumes by skipping finished runs. Runs go in parallel (``--jobs``, one torch thread
+each). Outputs: ``results.csv`` (every evaluation), ``summary.json`` / ``summary.md`` (per method:
+final score, lowest score relative to the BC start, environment steps to reach the threshold, each
+with the mean over seeds and a 95% bootstrap confidence interval), ``curves.png``.
+
+Example::
+
+    python scripts/compare.py --env Hopper-v5 --algo ppo --demos medium --seeds 5 --timesteps 100000 \
+        --methods bc rl bc_reg inril inril_surgery inril_residual --out results/hopper_ppo
+"""
+
+import argparse
+import csv
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+from tqdm.auto import tqdm
+
+from sb3_inril import InRILPPO, InRILSAC
+from sb3_inril.common.callbacks import BCRegularization, EvalCurve
+from sb3_inril.data import demonstration_path
+
+ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
+# Fine-tuning settings per base algorithm (a BC start calls for a small learning rate).
+ALGO_KWARGS: dict[str, dict[str, Any]] = {
+    "ppo": dict(
+        learning_rate=1e-4,
+        n_steps=2048,
+        batch_size=64,
+        n_epochs=10,
+        policy_kwargs=dict(net_arch=dict(pi=[256, 256], vf=[256, 256])),
+    ),
+    "sac": dict(learning_rate=3e-4, learning_starts=1000, batch_size=256, policy_kwargs=dict(net_arch=[256, 256])),
+}
+PRETRAIN_KWARGS: dict[str, dict[str, Any]] = {
+    "ppo": dict(batch_size=256, learning_rate=1e-3, log_std=-1.0),
+    "sac": dict(batch_size=256, learning_rate=1e-3),
+}
+BASE_METHODS = ("bc", "rl", "bc_reg", "inril", "inril_surgery", "inril_residual")
+
+
+def method_kwargs(method: str, il_interval: int) -> dict[str, Any]:
+    if method in ("bc", "rl", "bc_reg"):
+        return dict(il_interval=None)
+    if method == "inril":
+        return dict(il_interval=il_interval)
+    if method == "inril_surgery":
+        return dict(il_interval=il_interval, gradient_separation="surgery")
+    if method == "inril_residual":
+        return dict(il_interval=il_interval, gradient_separation="residual")
+    if method.startswith("inril_m") and method[7:].isdigit():
+        return dict(il_interval=int(method[7:]))
+    raise ValueError(f"--methods: unknown method {method!r}, expected one of {BASE_METHODS} or inril_m<M>")
+
+
+def algo_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    return {**ALGO_KWARGS[config["algo"]], **config["algo_kwargs"]}
+
+
+def _run_packed(arguments: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
+    return run_one(*arguments)
+
+
+def pretrained_start(config: dict[str, Any], seed: int) -> str:
+    """The BC policy of this seed (made once, shared by every method)."""
+    path = os.path.join(config["out"], "pretrained", f"seed{seed}.pt")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        model = ALGOS[config["algo"]](
+            "MlpPolicy", config["env"], demonstrations=config["demos"], seed=seed, device="cpu", **algo_kwargs(config)
+        )
+        model.pretrain(n_epochs=config["pretrain_epochs"], **PRETRAIN_KWARGS[config["algo"]])
+        th.save(model.policy.state_dict(), path + ".tmp")
+        os.replace(path + ".tmp", path)  # atomic: a parallel run never reads half a file
+    return path
+
+
+def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
+    th.set_num_threads(1)
+    start = time.time()
+    algo_class = ALGOS[config["algo"]]
+    env = Monitor(gym.make(config["env"]))
+    model = algo_class(
+        "MlpPolicy",
+        env,
+        demonstrations=config["demos"],
+        seed=seed,
+        device="cpu",
+        **method_kwargs(method, config["il_interval"]),
+        **algo_kwargs(config),
+    )
+    state = th.load(pretrained_start(config, seed), map_location="cpu")
+    if model.is_residual:
+        # The residual network is new (and starts at zero); SAC's log_std head moved onto it.
+        own = model.policy.state_dict()
+        state = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+    missing, unexpected = model.policy.load_state_dict(state, strict=not model.is_residual)
+    assert not unexpected and all("residual" in key or key.startswith("actor.log_std") for key in missing), (
+        missing,
+        unexpected,
+    )
+    model.reset_drift_reference()
+    eval_env = Monitor(gym.make(config["env"]))
+    curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
+    if method == "bc":
+        eval_env.reset(seed=10_000 + seed)
+        returns, _ = evaluate_policy(model, eval_env, config["eval_episodes"], deterministic=True, return_episode_rewards=True)
+        steps = range(0, config["timesteps"] + 1, config["eval_freq"])
+        curve = [(step, float(np.mean(returns)), float(np.std(returns))) for step in steps]
+    else:
+        callbacks = [curve_callback] + ([BCRegularization(config["bc_weight"])] if method == "bc_reg" else [])
+        model.learn(config["timesteps"], callback=callbacks)
+        curve = curve_callback.curve
+    result = {"method": method, "seed": seed, "curve": curve, "wall_time_s": time.time() - start}
+    path = os.path.join(config["out"], "runs", f"{method}_s{seed}.json")
+    with open(path + ".tmp", "w") as file:
+        json.dump(result, file)
+    os.replace(path + ".tmp", path)
+    return result
+
+
+def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean over seeds and its 95% percentile-bootstrap confidence interval."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = rng.choice(values, size=(n_resamples, len(values)), replace=True).mean(axis=1)
+    return float(values.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def summarize(runs: list[dict[str, Any]], threshold: float | None) -> dict[str, Any]:
+    methods = sorted(
+        {run["method"] for run in runs},
+        key=lambda m: (m not in BASE_METHODS, BASE_METHODS.index(m) if m in BASE_METHODS else m),
+    )
+    finals = {m: [run["curve"][-1][1] for run in runs if run["method"] == m] for m in methods}
+    if threshold is None:
+        # Halfway from the mean BC start to the best method's mean final score.
+        start = np.mean([run["curve"][0][1] for run in runs])
+        threshold = float(start + 0.5 * (max(np.mean(v) for v in finals.values()) - start))
+    summary: dict[str, Any] = {"threshold": threshold, "methods": {}}
+    for method in methods:
+        method_runs = [run for run in runs if run["method"] == method]
+        final, dip, reach = [], [], []
+        for run in method_runs:
+            returns = np.array([point[1] for point in run["curve"]])
+            steps = np.array([point[0] for point in run["curve"]])
+            final.append(returns[-1])
+            dip.append(returns.min() - returns[0])
+            above = np.flatnonzero(returns >= threshold)
+            reach.append(steps[above[0]] if len(above) else np.inf)
+        reached = np.isfinite(reach)
+        summary["methods"][method] = {
+            "n_seeds": len(method_runs),
+            "final": bootstrap_ci(np.array(final)),
+            "collapse": bootstrap_ci(np.array(dip)),
+            "steps_to_threshold": bootstrap_ci(np.array(reach)),
+            "reached_threshold": f"{int(reached.sum())}/{len(reach)}",
+        }
+    return summary
+
+
+def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: dict[str, Any]) -> None:
+    out = config["out"]
+    with open(os.path.join(out, "results.csv"), "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["method", "seed", "timesteps", "eval_return_mean", "eval_return_std"])
+        for run in sorted(runs, key=lambda r: (r["method"], r["seed"])):
+            for steps, mean, std in run["curve"]:
+                writer.writerow([run["method"], run["seed"], steps, mean, std])
+    with open(os.path.join(out, "summary.json"), "w") as file:
+        json.dump({"config": config, **summary}, file, indent=2, default=str)
+
+    def cell(stat: tuple[float, float, float], digits: int = 1) -> str:
+        mean, low, high = stat
+        return "never" if not np.isfinite(mean) else f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+    lines = [
+        f"| method | seeds | final return | lowest return minus BC start (collapse) | env steps to reach {summary['threshold']:.1f} | reached |",
+        "|---|---|---|---|---|---|",
+    ]
+    for method, stats in summary["methods"].items():
+        lines.append(
+            f"| {method} | {stats['n_seeds']} | {cell(stats['final'])} | {cell(stats['collapse'])} | "
+            f"{cell(stats['steps_to_threshold'], 0)} | {stats['reached_threshold']} |"
+        )
+    table = "\n".join(lines)
+    with open(os.path.join(out, "summary.md"), "w") as file:
+        file.write(
+            table
+            + "\n\nMeans over seeds with 95% bootstrap confidence intervals; steps to threshold over the seeds that reached it.\n"
+        )
+    print(table)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for method in summary["methods"]:
+        method_runs = [run for run in runs if run["method"] == method]
+        length = min(len(run["curve"]) for run in method_runs)
+        steps = np.array([point[0] for point in method_runs[0]["curve"][:length]])
+        returns = np.array([[point[1] for point in run["curve"][:length]] for run in method_runs])
+        bands = np.array([bootstrap_ci(returns[:, i]) for i in range(length)])
+        ax.plot(steps, bands[:, 0], label=f"{method} (n={len(method_runs)})")
+        ax.fill_between(steps, bands[:, 1], bands[:, 2], alpha=0.15)
+    ax.axhline(summary["threshold"], color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("environment steps of fine-tuning")
+    ax.set_ylabel("evaluation return (mean over seeds, 95% bootstrap CI)")
+    ax.set_title(f"{config['env']}, {config['algo'].upper()}, demos: {os.path.basename(config['demos'])}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "curves.png"), dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Hopper-v5")
+    parser.add_argument("--algo", choices=sorted(ALGOS), default="ppo")
+    parser.add_argument("--demos", default="medium", help="'expert'/'medium' (shipped for --env) or a path")
+    parser.add_argument("--methods", nargs="+", default=list(BASE_METHODS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[5], help="a count (one number) or a list of seeds")
+    parser.add_argument("--timesteps", type=int, default=100_000)
+    parser.add_argument("--eval-freq", type=int, default=10_000)
+    parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--il-interval", type=int, default=10)
+    parser.add_argument("--bc-weight", type=float, default=0.1)
+    parser.add_argument("--pretrain-epochs", type=int, default=30)
+    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--algo-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"n_steps\": 1024}', over the defaults"
+    )
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    for method in args.methods:
+        method_kwargs(method, args.il_interval)  # unknown names fail here, before any run
+    seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
+    demos = demonstration_path(args.env, args.demos) if args.demos in ("expert", "medium") else os.path.abspath(args.demos)
+    config = dict(
+        env=args.env,
+        algo=args.algo,
+        demos=demos,
+        methods=args.methods,
+        seeds=seeds,
+        timesteps=args.timesteps,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        il_interval=args.il_interval,
+        bc_weight=args.bc_weight,
+        pretrain_epochs=args.pretrain_epochs,
+        algo_kwargs=args.algo_kwargs,
+        out=os.path.abspath(args.out),
+        command="python " + " ".join(sys.argv if argv is None else ["scripts/compare.py", *argv]),
+        machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {th.__version__}, python {platform.python_version()}",
+    )
+    os.makedirs(os.path.join(config["out"], "runs"), exist_ok=True)
+    todo = [
+        (m, s)
+        for s in seeds
+        for m in args.methods
+        if not os.path.exists(os.path.join(config["out"], "runs", f"{m}_s{s}.json"))
+    ]
+    print(f"{len(todo)} runs to do ({len(args.methods) * len(seeds) - len(todo)} already done) in {config['out']}")
+    start = time.time()
+    for seed in sorted({s for _, s in todo}):
+        pretrained_start(config, seed)  # before the pool: the runs of a seed share it
+    with tqdm(total=len(todo), desc="runs") as bar:
+        if args.jobs > 1 and len(todo) > 1:
+            with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+                for _ in pool.imap_unordered(_run_packed, [(m, s, config) for m, s in todo]):
+                    bar.update(1)
+        else:
+            for method, seed in todo:
+                run_one(method, seed, config)
+                bar.update(1)
+    runs = []
+    for method in args.methods:
+        for seed in seeds:
+            with open(os.path.join(config["out"], "runs", f"{method}_s{seed}.json")) as file:
+                runs.append(json.load(file))
+    config["wall_time_s_this_invocation"] = round(time.time() - start, 1)
+    summary = summarize(runs, args.threshold)
+    write_outputs(runs, summary, config)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

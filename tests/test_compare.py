@@ -1,0 +1,54 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize(
+    "algo, kwargs",
+    [("ppo", '{"n_steps": 64, "batch_size": 16, "n_epochs": 1}'), ("sac", '{"learning_starts": 64, "batch_size": 16}')],
+)
+def test_compare_end_to_end(tmp_path, algo, kwargs):
+    methods = ["rl", "inril"] if algo == "ppo" else ["bc", "inril_residual"]
+    command = [
+        sys.executable, os.path.join(ROOT, "scripts", "compare.py"), "--env", "Pendulum-v1", "--algo", algo, "--demos", "medium",
+        "--methods", *methods, "--seeds", "2", "--timesteps", "256", "--eval-freq", "128", "--eval-episodes", "1",
+        "--pretrain-epochs", "1", "--jobs", "2", "--algo-kwargs", kwargs, "--out", str(tmp_path),
+    ]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(os.listdir(tmp_path / "runs")) == sorted(f"{m}_s{s}.json" for m in methods for s in (0, 1))
+    for name in ("results.csv", "summary.json", "summary.md", "curves.png"):
+        assert os.path.getsize(tmp_path / name) > 0
+    summary = json.load(open(tmp_path / "summary.json"))
+    assert set(summary["methods"]) == set(methods) and summary["config"]["seeds"] == [0, 1]
+    for stats in summary["methods"].values():
+        mean, low, high = stats["final"]
+        assert low <= mean <= high and stats["n_seeds"] == 2
+    rows = open(tmp_path / "results.csv").read().strip().splitlines()
+    assert len(rows) == 1 + 2 * 2 * 3  # header + methods x seeds x evaluations (0, 128, 256)
+    # The same BC start for every method of a seed: equal returns at step 0.
+    starts = {}
+    for run_file in os.listdir(tmp_path / "runs"):
+        run = json.load(open(tmp_path / "runs" / run_file))
+        starts.setdefault(run["seed"], set()).add(round(run["curve"][0][1], 6))
+    assert all(len(values) == 1 for values in starts.values())
+    # Resuming skips finished runs.
+    again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    assert "0 runs to do (4 already done)" in again.stdout
+
+
+def test_bootstrap_interval():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from compare import bootstrap_ci
+
+    mean, low, high = bootstrap_ci(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert mean == 3.0 and 1.0 < low < 3.0 < high < 5.0
+    assert bootstrap_ci(np.array([2.0, 2.0])) == (2.0, 2.0, 2.0)
+    assert np.isnan(bootstrap_ci(np.array([np.inf]))[0])
