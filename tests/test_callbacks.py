@@ -9,8 +9,10 @@ SMALL = dict(n_steps=64, batch_size=16, n_epochs=2, seed=0)
 
 def test_bc_regularization_adds_the_weighted_bc_gradient(pendulum_env, pendulum_demos):
     model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=None, **SMALL)
+    n_hooks = len(model.policy.optimizer._optimizer_step_pre_hooks)  # IN-RIL's own (critic warm-up)
     callback = BCRegularization(weight=0.5)
     callback.init_callback(model)
+    assert len(model.policy.optimizer._optimizer_step_pre_hooks) == n_hooks + 1
     params = model._il_parameters()
     rl_grads = [th.randn_like(p) for p in params]
     for p, g in zip(params, rl_grads):
@@ -25,7 +27,7 @@ def test_bc_regularization_adds_the_weighted_bc_gradient(pendulum_env, pendulum_
     value = model.policy.value_net.weight
     assert value.grad is None  # the value function gets no BC gradient
     callback.on_training_end()
-    assert not model.policy.optimizer._optimizer_step_pre_hooks
+    assert len(model.policy.optimizer._optimizer_step_pre_hooks) == n_hooks
 
 
 def test_bc_regularization_in_training_and_errors(pendulum_env, pendulum_demos):
