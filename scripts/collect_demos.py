@@ -109,10 +109,13 @@ def main() -> None:
         "return_max": float(returns.max()),
         "episodes_rolled_out": len(result["all_returns"]),
     }
-    expert_info = os.path.join(os.path.dirname(args.model), "expert.json")
-    if os.path.exists(expert_info):
-        with open(expert_info) as file:
-            metadata["expert"] = json.load(file)
+    # The expert's training record: next to the model, or one folder up for a checkpoint.
+    for folder in (os.path.dirname(args.model), os.path.dirname(os.path.dirname(args.model))):
+        expert_info = os.path.join(folder, "expert.json")
+        if os.path.exists(expert_info):
+            with open(expert_info) as file:
+                metadata["expert"] = json.load(file)
+            break
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     np.savez_compressed(
         args.out + ".npz",
