@@ -88,6 +88,14 @@ def _episode_starts_from_lengths(lengths: list[int]) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if lengths else np.zeros(0, np.int64)
 
 
+def _from_episodes(
+    observations: list[np.ndarray], actions: list[np.ndarray], rewards: list[np.ndarray], metadata: dict[str, Any]
+) -> Demonstrations:
+    """Flat demonstrations from per-episode arrays (one observation per action)."""
+    starts = _episode_starts_from_lengths([len(episode_actions) for episode_actions in actions])
+    return Demonstrations(np.concatenate(observations), np.concatenate(actions), starts, np.concatenate(rewards), metadata)
+
+
 def _from_trajectories(trajectories: Any, metadata: dict[str, Any]) -> Demonstrations:
     arrays = to_demonstration_arrays(list(trajectories))
     rewards = None
@@ -226,7 +234,7 @@ def _load_robomimic(path: str, obs_keys: list[str] | None = None, filter_key: st
             raise ValueError(
                 f"demonstrations: observation keys {unknown or keys} not found in {path!r}, available: {available}"
             )
-        observations, actions, rewards, lengths = [], [], [], []
+        observations, actions, rewards = [], [], []
         key_sizes: dict[str, int] = {}
         for demo in demos:
             group = data[demo]
@@ -258,7 +266,6 @@ def _load_robomimic(path: str, obs_keys: list[str] | None = None, filter_key: st
                 if "rewards" in group
                 else np.zeros(len(demo_actions), np.float32)
             )
-            lengths.append(len(demo_actions))
         env_args = data.attrs.get("env_args")
         metadata = {
             "format": "robomimic",
@@ -269,13 +276,7 @@ def _load_robomimic(path: str, obs_keys: list[str] | None = None, filter_key: st
             "obs_key_sizes": key_sizes,
             "env_args": json.loads(env_args) if isinstance(env_args, (str, bytes)) else None,
         }
-    return Demonstrations(
-        np.concatenate(observations),
-        np.concatenate(actions),
-        _episode_starts_from_lengths(lengths),
-        np.concatenate(rewards),
-        metadata,
-    )
+    return _from_episodes(observations, actions, rewards, metadata)
 
 
 # -- minari ---------------------------------------------------------------------------------------
@@ -298,7 +299,7 @@ def _load_minari(source: str) -> Demonstrations:
         dataset = minari.load_dataset(source)
     else:
         dataset = minari.MinariDataset(data_path)
-    observations, actions, rewards, lengths = [], [], [], []
+    observations, actions, rewards = [], [], []
     for episode in dataset.iterate_episodes():
         obs = episode.observations
         if isinstance(obs, dict):
@@ -306,8 +307,7 @@ def _load_minari(source: str) -> Demonstrations:
         observations.append(np.asarray(obs)[:-1])
         actions.append(np.asarray(episode.actions))
         rewards.append(np.asarray(episode.rewards, dtype=np.float32))
-        lengths.append(len(episode.actions))
-    if not lengths:
+    if not actions:
         raise ValueError(f"demonstrations: Minari dataset {source!r} holds no episode")
     metadata = {
         "format": "minari",
@@ -316,13 +316,7 @@ def _load_minari(source: str) -> Demonstrations:
     }
     env_spec = getattr(dataset.spec, "env_spec", None) if hasattr(dataset, "spec") else None
     metadata["env_id"] = getattr(env_spec, "id", None)
-    return Demonstrations(
-        np.concatenate(observations),
-        np.concatenate(actions),
-        _episode_starts_from_lengths(lengths),
-        np.concatenate(rewards),
-        metadata,
-    )
+    return _from_episodes(observations, actions, rewards, metadata)
 
 
 # -- the entry point ------------------------------------------------------------------------------
