@@ -17,7 +17,7 @@ for target in $targets; do
     halfcheetah)
       $PY scripts/train_expert.py --env HalfCheetah-v5 --algo sac --steps 60000 --seed 0 --checkpoint-freq 10000 --out experts/halfcheetah_sac
       $PY scripts/collect_demos.py --model experts/halfcheetah_sac/final.zip --algo sac --env HalfCheetah-v5 --episodes 10 --seed 100 --out sb3_inril/data/halfcheetah_v5_expert
-      $PY scripts/collect_demos.py --model experts/halfcheetah_sac/checkpoints/model_20000_steps.zip --algo sac --env HalfCheetah-v5 --episodes 10 --seed 200 --noise 0.1 --out sb3_inril/data/halfcheetah_v5_medium
+      $PY scripts/collect_demos.py --model experts/halfcheetah_sac/checkpoints/model_30000_steps.zip --algo sac --env HalfCheetah-v5 --episodes 10 --seed 200 --noise 0.1 --out sb3_inril/data/halfcheetah_v5_medium
       ;;
     hopper)
       $PY scripts/train_expert.py --env Hopper-v5 --algo sac --steps 300000 --seed 0 --out experts/hopper_sac
