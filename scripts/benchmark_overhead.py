@@ -21,21 +21,29 @@ import time
 
 import gymnasium as gym
 import torch as th
+from sb3_contrib import TQC
 from stable_baselines3 import PPO, SAC
 from tqdm.auto import tqdm
 
-from sb3_inril import InRILPPO, InRILSAC
+from sb3_inril import InRILPPO, InRILSAC, InRILTQC
 from sb3_inril.data import demonstration_path
 
 VARIANTS = {
     "ppo": [
         ("InRILPPO m=10", dict(il_interval=10)),
         ("InRILPPO m=10 + surgery", dict(il_interval=10, gradient_separation="surgery")),
+        ("InRILPPO m=10 + residual", dict(il_interval=10, gradient_separation="residual")),
         ("InRILPPO adaptive m", dict(il_interval="adaptive")),
     ],
     "sac": [
         ("InRILSAC m=10", dict(il_interval=10)),
         ("InRILSAC m=10 + surgery", dict(il_interval=10, gradient_separation="surgery")),
+        ("InRILSAC m=10 + residual", dict(il_interval=10, gradient_separation="residual")),
+        ("InRILSAC adaptive m", dict(il_interval="adaptive")),
+    ],
+    "tqc": [
+        ("InRILTQC m=10", dict(il_interval=10)),
+        ("InRILTQC m=10 + surgery", dict(il_interval=10, gradient_separation="surgery")),
     ],
 }
 
@@ -60,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--ppo-steps", type=int, default=20_480)
-    parser.add_argument("--sac-steps", type=int, default=3_000)
+    parser.add_argument("--sac-steps", type=int, default=3_000, help="environment steps for SAC and TQC")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
@@ -71,6 +79,7 @@ def main() -> None:
     bases = {
         "ppo": (PPO, InRILPPO, args.ppo_steps, dict(n_steps=2048, batch_size=64)),
         "sac": (SAC, InRILSAC, args.sac_steps, dict(learning_starts=500)),
+        "tqc": (TQC, InRILTQC, args.sac_steps, dict(learning_starts=500)),
     }
     results = []
     total = args.repeats * sum(len(v) * 2 for v in VARIANTS.values())
