@@ -5,7 +5,7 @@ costs one ``randint`` and two index operations, never a numpy round trip.
 """
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -324,13 +324,11 @@ class DemonstrationBuffer:
         index = th.randint(len(self.actions), (batch_size,), device=self.device, generator=self._generator)
         return DemonstrationBatch(self.normalize(self.observations[index]), self.actions[index])
 
-    def iterate_epoch(self, batch_size: int) -> "list[DemonstrationBatch]":
+    def iterate_epoch(self, batch_size: int) -> Iterator[DemonstrationBatch]:
         """One pass over the training part in a random order (for BC pre-training)."""
         order = th.randperm(len(self.actions), device=self.device, generator=self._generator)
-        return [
-            DemonstrationBatch(self.normalize(self.observations[index]), self.actions[index])
-            for index in th.split(order, batch_size)
-        ]
+        for index in th.split(order, batch_size):
+            yield DemonstrationBatch(self.normalize(self.observations[index]), self.actions[index])
 
     def validation_batch(self, max_size: int | None = None) -> DemonstrationBatch | None:
         """The held-out part (its first ``max_size`` pairs), normalised; None when nothing is held out."""
