@@ -9,6 +9,7 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``inril_surgery``: IN-RIL with gradient surgery
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
+- ``<method>_warmup``: any of these with ``critic_warmup_steps = --critic-warmup-steps``
 
 Each (method, seed) run writes ``runs/<method>_s<seed>.json`` when it finishes; an interrupted
 comparison resumes by skipping finished runs. Runs go in parallel (``--jobs``, one torch thread
@@ -62,7 +63,9 @@ PRETRAIN_KWARGS: dict[str, dict[str, Any]] = {
 BASE_METHODS = ("bc", "rl", "bc_reg", "inril", "inril_surgery", "inril_residual")
 
 
-def method_kwargs(method: str, il_interval: int) -> dict[str, Any]:
+def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0) -> dict[str, Any]:
+    if method.endswith("_warmup"):  # any method, with the critic warm-up
+        return dict(method_kwargs(method[: -len("_warmup")], il_interval), critic_warmup_steps=critic_warmup_steps)
     if method in ("bc", "rl", "bc_reg"):
         return dict(il_interval=None)
     if method == "inril":
@@ -109,7 +112,7 @@ def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
         demonstrations=config["demos"],
         seed=seed,
         device="cpu",
-        **method_kwargs(method, config["il_interval"]),
+        **method_kwargs(method, config["il_interval"], config["critic_warmup_steps"]),
         **algo_kwargs(config),
     )
     state = th.load(pretrained_start(config, seed), map_location="cpu")
@@ -125,13 +128,13 @@ def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
     model.reset_drift_reference()
     eval_env = Monitor(gym.make(config["env"]))
     curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
-    if method == "bc":
+    if method == "bc":  # (bc_warmup would be the same: nothing is trained)
         eval_env.reset(seed=10_000 + seed)
         returns, _ = evaluate_policy(model, eval_env, config["eval_episodes"], deterministic=True, return_episode_rewards=True)
         steps = range(0, config["timesteps"] + 1, config["eval_freq"])
         curve = [(step, float(np.mean(returns)), float(np.std(returns))) for step in steps]
     else:
-        callbacks = [curve_callback] + ([BCRegularization(config["bc_weight"])] if method == "bc_reg" else [])
+        callbacks = [curve_callback] + ([BCRegularization(config["bc_weight"])] if method.startswith("bc_reg") else [])
         model.learn(config["timesteps"], callback=callbacks)
         curve = curve_callback.curve
     result = {"method": method, "seed": seed, "curve": curve, "wall_time_s": time.time() - start}
@@ -254,6 +257,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--il-interval", type=int, default=10)
     parser.add_argument("--bc-weight", type=float, default=0.1)
+    parser.add_argument("--critic-warmup-steps", type=int, default=1000, help="for the <method>_warmup variants")
     parser.add_argument("--pretrain-epochs", type=int, default=30)
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--jobs", type=int, default=2)
@@ -263,7 +267,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     for method in args.methods:
-        method_kwargs(method, args.il_interval)  # unknown names fail here, before any run
+        method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
     demos = demonstration_path(args.env, args.demos) if args.demos in ("expert", "medium") else os.path.abspath(args.demos)
     config = dict(
@@ -277,6 +281,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         eval_episodes=args.eval_episodes,
         il_interval=args.il_interval,
         bc_weight=args.bc_weight,
+        critic_warmup_steps=args.critic_warmup_steps,
         pretrain_epochs=args.pretrain_epochs,
         algo_kwargs=args.algo_kwargs,
         out=os.path.abspath(args.out),
