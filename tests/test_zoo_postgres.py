@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import pytest
@@ -72,6 +71,9 @@ def test_two_workers_share_one_study(tmp_path, postgres_url):
         f"-optimize --n-trials 1 --n-jobs 1 --sampler random --pruner none --n-evaluations 1 --eval-episodes 1 "
         f"--storage {postgres_url} --study-name shared -params n_steps:64 batch_size:16"
     ).split()
+    # Create the schema and the study once, as in the multi-machine recipe: two processes creating
+    # optuna's tables at the same instant on an empty database can collide.
+    optuna.create_study(storage=postgres_url, study_name="shared", direction="maximize")
     workers = []
     for seed in (1, 2):
         workers.append(
@@ -84,7 +86,6 @@ def test_two_workers_share_one_study(tmp_path, postgres_url):
                 text=True,
             )
         )
-        time.sleep(2)  # the first worker creates the study, the second joins it
     outputs = [worker.communicate(timeout=600)[0] for worker in workers]
     assert all(worker.returncode == 0 for worker in workers), outputs
     finished = [set(map(int, re.findall(r"Trial (\d+) finished", output))) for output in outputs]
