@@ -157,10 +157,14 @@ def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> 
 
 
 def summarize(runs: list[dict[str, Any]], threshold: float | None) -> dict[str, Any]:
-    methods = sorted(
-        {run["method"] for run in runs},
-        key=lambda m: (m not in BASE_METHODS, BASE_METHODS.index(m) if m in BASE_METHODS else m),
-    )
+    def order(method: str) -> tuple:
+        base = method.removesuffix("_warmup")
+        if base in BASE_METHODS:
+            return (0, BASE_METHODS.index(base), method)
+        digits = base.removeprefix("inril_m")
+        return (1, int(digits) if digits.isdigit() else 0, method)
+
+    methods = sorted({run["method"] for run in runs}, key=order)
     finals = {m: [run["curve"][-1][1] for run in runs if run["method"] == m] for m in methods}
     if threshold is None:
         # Halfway from the mean BC start to the best method's mean final score.
@@ -226,14 +230,15 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    for method in summary["methods"]:
+    colors = plt.cm.tab10.colors if len(summary["methods"]) <= 10 else plt.cm.tab20.colors
+    for color, method in zip(colors, summary["methods"]):
         method_runs = [run for run in runs if run["method"] == method]
         length = min(len(run["curve"]) for run in method_runs)
         steps = np.array([point[0] for point in method_runs[0]["curve"][:length]])
         returns = np.array([[point[1] for point in run["curve"][:length]] for run in method_runs])
         bands = np.array([bootstrap_ci(returns[:, i]) for i in range(length)])
-        ax.plot(steps, bands[:, 0], label=f"{method} (n={len(method_runs)})")
-        ax.fill_between(steps, bands[:, 1], bands[:, 2], alpha=0.15)
+        ax.plot(steps, bands[:, 0], label=f"{method} (n={len(method_runs)})", color=color)
+        ax.fill_between(steps, bands[:, 1], bands[:, 2], alpha=0.15, color=color)
     ax.axhline(summary["threshold"], color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("environment steps of fine-tuning")
     ax.set_ylabel("evaluation return (mean over seeds, 95% bootstrap CI)")
