@@ -94,6 +94,19 @@ class ResidualActorMixin:
     log_std: nn.Module
     use_sde: bool
 
+    def __init__(
+        self,
+        *args: Any,
+        residual_scale: float = 0.1,
+        residual_net_arch: list[int] | None = None,
+        residual_sees_base_action: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        net_arch = self.net_arch  # type: ignore[attr-defined]
+        latent_dim = net_arch[-1] if len(net_arch) > 0 else self.features_dim  # type: ignore[attr-defined]
+        self._init_residual(residual_scale, residual_net_arch, residual_sees_base_action, latent_dim)
+
     def _init_residual(
         self, residual_scale: float, residual_net_arch: list[int] | None, residual_sees_base_action: bool, latent_dim: int
     ) -> None:
@@ -158,12 +171,19 @@ class ResidualOffPolicyMixin(ResidualPolicyMixin):
     residual_actor_class: type[nn.Module]
     actor: Any
 
-    def _set_residual_arguments(
-        self, residual_scale: float, residual_net_arch: list[int] | None, residual_sees_base_action: bool
+    def __init__(
+        self,
+        *args: Any,
+        residual_scale: float = 0.1,
+        residual_net_arch: list[int] | None = None,
+        residual_sees_base_action: bool = True,
+        **kwargs: Any,
     ) -> None:
+        # Set before the parent's __init__, which builds the actor through make_actor().
         self.residual_scale = residual_scale
         self.residual_net_arch = check_residual_arguments(residual_scale, residual_net_arch)
         self.residual_sees_base_action = residual_sees_base_action
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
 
     def make_actor(self, features_extractor: nn.Module | None = None) -> Any:
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)  # type: ignore[attr-defined]

@@ -1,5 +1,3 @@
-from typing import Any
-
 from stable_baselines3.sac.policies import Actor, CnnPolicy, MlpPolicy, SACPolicy
 
 from sb3_inril.common.residual import ResidualActorMixin, ResidualOffPolicyMixin
@@ -7,18 +5,6 @@ from sb3_inril.common.residual import ResidualActorMixin, ResidualOffPolicyMixin
 
 class ResidualSACActor(ResidualActorMixin, Actor):
     """SAC's actor with a residual: ``tanh(mu(s) + scale * residual(.) + noise)``, see :mod:`sb3_inril.common.residual`."""
-
-    def __init__(
-        self,
-        *args: Any,
-        residual_scale: float = 0.1,
-        residual_net_arch: list[int] | None = None,
-        residual_sees_base_action: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        latent_dim = self.net_arch[-1] if len(self.net_arch) > 0 else self.features_dim
-        self._init_residual(residual_scale, residual_net_arch, residual_sees_base_action, latent_dim)
 
 
 class ResidualSACPolicy(ResidualOffPolicyMixin, SACPolicy):
@@ -33,17 +19,6 @@ class ResidualSACPolicy(ResidualOffPolicyMixin, SACPolicy):
     """
 
     residual_actor_class = ResidualSACActor
-
-    def __init__(
-        self,
-        *args: Any,
-        residual_scale: float = 0.1,
-        residual_net_arch: list[int] | None = None,
-        residual_sees_base_action: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        self._set_residual_arguments(residual_scale, residual_net_arch, residual_sees_base_action)
-        super().__init__(*args, **kwargs)
 
 
 ResidualMlpPolicy = ResidualSACPolicy
