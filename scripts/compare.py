@@ -8,6 +8,7 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``inril``: IN-RIL with ``m = --il-interval``, no separation
 - ``inril_surgery``: IN-RIL with gradient surgery
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
+- ``inril_adaptive``: IN-RIL with the adaptive interval (m in [2, 30] from the gradient cosine)
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
 - ``<method>_warmup``: any of these with ``critic_warmup_steps = --critic-warmup-steps``
 
@@ -60,7 +61,7 @@ PRETRAIN_KWARGS: dict[str, dict[str, Any]] = {
     "ppo": dict(batch_size=256, learning_rate=1e-3, log_std=-1.0),
     "sac": dict(batch_size=256, learning_rate=1e-3),
 }
-BASE_METHODS = ("bc", "rl", "bc_reg", "inril", "inril_surgery", "inril_residual")
+BASE_METHODS = ("bc", "rl", "bc_reg", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 
 
 def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0) -> dict[str, Any]:
@@ -74,6 +75,8 @@ def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0) -
         return dict(il_interval=il_interval, gradient_separation="surgery")
     if method == "inril_residual":
         return dict(il_interval=il_interval, gradient_separation="residual")
+    if method == "inril_adaptive":
+        return dict(il_interval="adaptive")
     if method.startswith("inril_m") and method[7:].isdigit():
         return dict(il_interval=int(method[7:]))
     raise ValueError(f"--methods: unknown method {method!r}, expected one of {BASE_METHODS} or inril_m<M>")
@@ -255,7 +258,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--algo", choices=sorted(ALGOS), default="ppo")
     parser.add_argument("--demos", default="medium", help="'expert'/'medium' (shipped for --env) or a path")
-    parser.add_argument("--methods", nargs="+", default=list(BASE_METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(BASE_METHODS[:-1]))
     parser.add_argument("--seeds", type=int, nargs="+", default=[5], help="a count (one number) or a list of seeds")
     parser.add_argument("--timesteps", type=int, default=100_000)
     parser.add_argument("--eval-freq", type=int, default=10_000)
