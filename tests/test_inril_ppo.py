@@ -251,13 +251,13 @@ def test_vec_normalize(pendulum_demos):
     np.testing.assert_allclose(model.demo_buffer.normalize(raw).numpy(), venv.normalize_obs(raw.numpy()), rtol=1e-5, atol=1e-5)
 
 
-def test_shared_optimizer(pendulum_env, pendulum_demos):
+def test_shared_optimizer(tmp_path, pendulum_env, pendulum_demos):
     model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=2, il_share_optimizer=True, **SMALL)
     model.learn(128)
     assert model.il_optimizer is model.policy.optimizer
     assert model._n_rl_updates == 16 and model._n_il_updates == 8
-    model.save("/tmp/_inril_shared")
-    InRILPPO.load("/tmp/_inril_shared", env=pendulum_env, demonstrations=pendulum_demos).learn(64)
+    model.save(tmp_path / "shared")
+    InRILPPO.load(tmp_path / "shared", env=pendulum_env, demonstrations=pendulum_demos).learn(64)
 
 
 def test_il_learning_rate_schedule(pendulum_env, pendulum_demos):

@@ -76,25 +76,18 @@ def to_demonstration_arrays(source: DemonstrationSource) -> DemonstrationArrays:
     """
     Convert any supported demonstration source to flat arrays (no validation against spaces).
 
-    :param source: path to an ``.npz`` file (keys ``obs``/``observations`` and
-        ``acts``/``actions``, optionally ``dones``/``episode_starts``), a mapping with the same keys,
+    :param source: a path that :func:`sb3_inril.load_demonstrations` reads, a mapping with keys
+        ``obs``/``observations`` and ``acts``/``actions`` (optionally ``dones``/``episode_starts``),
         imitation's ``Transitions``, or a sequence of imitation ``Trajectory`` objects.
     :return: the flat arrays
     """
     if isinstance(source, DemonstrationArrays):
         return source
     if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"demonstrations: file not found: {path!r}")
-        if not path.endswith(".npz"):
-            raise ValueError(f"demonstrations: expected a path to an '.npz' file, found {path!r}")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                mapping = {key: data[key] for key in data.files}
-        except Exception as error:  # zipfile.BadZipFile, OSError, ValueError, EOFError ...
-            raise ValueError(f"demonstrations: could not read {path!r} as an .npz file: {error}") from error
-        return _from_mapping(mapping, where=repr(path))
+        # Files of every format are read in one place.
+        from sb3_inril.common.loaders import load_demonstrations
+
+        return load_demonstrations(source).arrays()
     if isinstance(source, Mapping):
         return _from_mapping(source, where="the mapping")
     if hasattr(source, "obs") and hasattr(source, "acts"):  # imitation's Transitions (or alike)

@@ -9,6 +9,7 @@ actor, and how its actor scores a demonstration action (the ``_il_*`` methods be
 """
 
 import copy
+import inspect
 import os
 import time
 from typing import Any, Literal
@@ -31,16 +32,6 @@ from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 IL_LOSSES = ("nll", "mse")
 IL_INTERVAL_UNITS = ("gradient_step", "train_call")
 SEPARATIONS = (None, "surgery", "residual")
-PRETRAIN_ARGUMENTS = {
-    "n_epochs",
-    "n_steps",
-    "batch_size",
-    "learning_rate",
-    "loss",
-    "log_std",
-    "init_vec_normalize",
-    "progress_bar",
-}
 # Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.
 MAX_DIAGNOSTIC_BATCH = 2048
 
@@ -262,11 +253,12 @@ class InRILMixin:
             return self.policy.get_distribution(observations)
         actor = getattr(self, "actor", None)
         if actor is None or not hasattr(actor, "get_action_dist_params"):
-            raise ValueError(
-                f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
-            )
+            raise ValueError(self._deterministic_actor_message())
         mean_actions, log_std, kwargs = actor.get_action_dist_params(observations)
         return actor.action_dist.proba_distribution(mean_actions, log_std, **kwargs)
+
+    def _deterministic_actor_message(self) -> str:
+        return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
 
     def _il_transform_actions(self, actions: np.ndarray) -> np.ndarray:
         """Env actions to the policy's action space: squashing policies act in [-1, 1]."""
@@ -288,9 +280,7 @@ class InRILMixin:
             raise ValueError(f"il_loss: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
         actor = getattr(self, "actor", None)
         if self.il_loss == "nll" and actor is not None and not hasattr(actor, "get_action_dist_params"):
-            raise ValueError(
-                f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
-            )
+            raise ValueError(self._deterministic_actor_message())
         if self.is_residual and self.gradient_separation not in (None, "residual"):
             raise ValueError(
                 f"gradient_separation: a residual policy separates IL and RL by construction, found gradient_separation={self.gradient_separation!r}"
@@ -693,3 +683,7 @@ class InRILMixin:
             return None
         with th.no_grad():
             return self._il_compute_loss(batch, loss).item()
+
+
+# What ``pretrain_kwargs`` (and an rl-zoo YAML) may hold: pretrain's own arguments.
+PRETRAIN_ARGUMENTS = set(inspect.signature(InRILMixin.pretrain).parameters) - {"self"}
