@@ -16,6 +16,9 @@ $(STAMP): $(BIN)/python requirements.txt setup.py
 	$(BIN)/pip install -r requirements.txt
 	# imitation 1.0.1 pins an old gymnasium/SB3; its pieces we use work on our stack.
 	$(BIN)/pip install --no-deps imitation==1.0.1
+	# robosuite 1.5.2's own requirements pull mink 0.0.5, which pins numpy<2 (minari and pandas
+	# need numpy 2) and serves only its GR1 whole-body IK: install it without them.
+	$(BIN)/pip install --no-deps robosuite==1.5.2
 	$(BIN)/pip install --no-deps -e .
 	touch $(STAMP)
 

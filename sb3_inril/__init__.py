@@ -2,12 +2,16 @@ import os
 
 from sb3_inril.common.demonstrations import DemonstrationBuffer
 from sb3_inril.common.loaders import Demonstrations, load_demonstrations, save_demonstrations
+from sb3_inril.envs import register_robomimic_envs
 from sb3_inril.ppo import InRILPPO
 from sb3_inril.sac import InRILSAC
 from sb3_inril.tqc import InRILTQC
 
 with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handler:
     __version__ = file_handler.read().strip()
+
+# gym.make("robomimic/Lift-v0") works once sb3_inril is imported (rl_zoo3 included).
+register_robomimic_envs()
 
 __all__ = [
     "DemonstrationBuffer",

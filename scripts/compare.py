@@ -12,6 +12,9 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
 - ``<method>_warmup``: any of these with ``critic_warmup_steps = --critic-warmup-steps``
 
+``--metric success`` compares success rates (``info["is_success"]``, e.g. the robomimic tasks)
+instead of returns.
+
 Each (method, seed) run writes ``runs/<method>_s<seed>.json`` when it finishes; an interrupted
 comparison resumes by skipping finished runs. Runs go in parallel (``--jobs``, one torch thread
 each). Outputs: ``results.csv`` (every evaluation), ``summary.json`` / ``summary.md`` (per method:
@@ -22,6 +25,8 @@ Example::
 
     python scripts/compare.py --env Hopper-v5 --algo ppo --demos medium --seeds 5 --timesteps 100000 \
         --methods bc rl bc_reg inril inril_surgery inril_residual --out results/hopper_ppo
+    python scripts/compare.py --env robomimic/Lift-v0 --env-kwargs '{"horizon": 100}' --demos scripted \
+        --metric success --methods bc rl inril --out results/lift_ppo_scripted
 """
 
 import argparse
@@ -37,12 +42,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch as th
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 from tqdm.auto import tqdm
 
 from sb3_inril import InRILPPO, InRILSAC
-from sb3_inril.common.callbacks import BCRegularization, EvalCurve
+from sb3_inril.common.callbacks import BCRegularization, EvalCurve, evaluate_with_success
 from sb3_inril.data import demonstration_path
 
 ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
@@ -86,6 +90,10 @@ def algo_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     return {**ALGO_KWARGS[config["algo"]], **config["algo_kwargs"]}
 
 
+def make_env(config: dict[str, Any]) -> gym.Env:
+    return gym.make(config["env"], **config.get("env_kwargs", {}))
+
+
 def _run_packed(arguments: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
     return run_one(*arguments)
 
@@ -96,7 +104,7 @@ def pretrained_start(config: dict[str, Any], seed: int) -> str:
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         model = ALGOS[config["algo"]](
-            "MlpPolicy", config["env"], demonstrations=config["demos"], seed=seed, device="cpu", **algo_kwargs(config)
+            "MlpPolicy", make_env(config), demonstrations=config["demos"], seed=seed, device="cpu", **algo_kwargs(config)
         )
         model.pretrain(n_epochs=config["pretrain_epochs"], **PRETRAIN_KWARGS[config["algo"]])
         th.save(model.policy.state_dict(), path + ".tmp")
@@ -108,7 +116,7 @@ def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
     th.set_num_threads(1)
     start = time.time()
     algo_class = ALGOS[config["algo"]]
-    env = Monitor(gym.make(config["env"]))
+    env = Monitor(make_env(config))
     model = algo_class(
         "MlpPolicy",
         env,
@@ -129,13 +137,11 @@ def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
         unexpected,
     )
     model.reset_drift_reference()
-    eval_env = Monitor(gym.make(config["env"]))
+    eval_env = Monitor(make_env(config))
     curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
     if method == "bc":  # (bc_warmup would be the same: nothing is trained)
-        eval_env.reset(seed=10_000 + seed)
-        returns, _ = evaluate_policy(model, eval_env, config["eval_episodes"], deterministic=True, return_episode_rewards=True)
-        steps = range(0, config["timesteps"] + 1, config["eval_freq"])
-        curve = [(step, float(np.mean(returns)), float(np.std(returns))) for step in steps]
+        point = evaluate_with_success(model, eval_env, config["eval_episodes"], 10_000 + seed)
+        curve = [(step, *point) for step in range(0, config["timesteps"] + 1, config["eval_freq"])]
     else:
         callbacks = [curve_callback] + ([BCRegularization(config["bc_weight"])] if method.startswith("bc_reg") else [])
         model.learn(config["timesteps"], callback=callbacks)
@@ -159,7 +165,10 @@ def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> 
     return float(values.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def summarize(runs: list[dict[str, Any]], threshold: float | None) -> dict[str, Any]:
+METRICS = {"return": (1, "evaluation return"), "success": (3, "evaluation success rate")}
+
+
+def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str = "return") -> dict[str, Any]:
     def order(method: str) -> tuple:
         base = method.removesuffix("_warmup")
         if base in BASE_METHODS:
@@ -168,17 +177,18 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None) -> dict[str, 
         return (1, int(digits) if digits.isdigit() else 0, method)
 
     methods = sorted({run["method"] for run in runs}, key=order)
-    finals = {m: [run["curve"][-1][1] for run in runs if run["method"] == m] for m in methods}
+    column = METRICS[metric][0]
+    finals = {m: [run["curve"][-1][column] for run in runs if run["method"] == m] for m in methods}
     if threshold is None:
         # Halfway from the mean BC start to the best method's mean final score.
-        start = np.mean([run["curve"][0][1] for run in runs])
+        start = np.mean([run["curve"][0][column] for run in runs])
         threshold = float(start + 0.5 * (max(np.mean(v) for v in finals.values()) - start))
-    summary: dict[str, Any] = {"threshold": threshold, "methods": {}}
+    summary: dict[str, Any] = {"metric": metric, "threshold": threshold, "methods": {}}
     for method in methods:
         method_runs = [run for run in runs if run["method"] == method]
         final, dip, reach = [], [], []
         for run in method_runs:
-            returns = np.array([point[1] for point in run["curve"]])
+            returns = np.array([point[column] for point in run["curve"]])
             steps = np.array([point[0] for point in run["curve"]])
             final.append(returns[-1])
             dip.append(returns.min() - returns[0])
@@ -199,10 +209,11 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
     out = config["out"]
     with open(os.path.join(out, "results.csv"), "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["method", "seed", "timesteps", "eval_return_mean", "eval_return_std"])
+        writer.writerow(["method", "seed", "timesteps", "eval_return_mean", "eval_return_std", "eval_success_rate"])
         for run in sorted(runs, key=lambda r: (r["method"], r["seed"])):
-            for steps, mean, std in run["curve"]:
-                writer.writerow([run["method"], run["seed"], steps, mean, std])
+            for point in run["curve"]:
+                # Runs made before success rates were recorded have three columns.
+                writer.writerow([run["method"], run["seed"], *point, *([float("nan")] * (4 - len(point)))])
     with open(os.path.join(out, "summary.json"), "w") as file:
         json.dump({"config": config, **summary}, file, indent=2, default=str)
 
@@ -210,13 +221,17 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
         mean, low, high = stat
         return "never" if not np.isfinite(mean) else f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
+    column, label = METRICS[summary["metric"]]
+    name = label.removeprefix("evaluation ")
+    digits = 1 if summary["metric"] == "return" else 2
     lines = [
-        f"| method | seeds | final return | lowest return minus BC start (collapse) | env steps to reach {summary['threshold']:.1f} | reached |",
+        f"| method | seeds | final {name} | lowest {name} minus BC start (collapse) | env steps to reach "
+        f"{summary['threshold']:.{digits}f} | reached |",
         "|---|---|---|---|---|---|",
     ]
     for method, stats in summary["methods"].items():
         lines.append(
-            f"| {method} | {stats['n_seeds']} | {cell(stats['final'])} | {cell(stats['collapse'])} | "
+            f"| {method} | {stats['n_seeds']} | {cell(stats['final'], digits)} | {cell(stats['collapse'], digits)} | "
             f"{cell(stats['steps_to_threshold'], 0)} | {stats['reached_threshold']} |"
         )
     table = "\n".join(lines)
@@ -238,13 +253,13 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
         method_runs = [run for run in runs if run["method"] == method]
         length = min(len(run["curve"]) for run in method_runs)
         steps = np.array([point[0] for point in method_runs[0]["curve"][:length]])
-        returns = np.array([[point[1] for point in run["curve"][:length]] for run in method_runs])
+        returns = np.array([[point[column] for point in run["curve"][:length]] for run in method_runs])
         bands = np.array([bootstrap_ci(returns[:, i]) for i in range(length)])
         ax.plot(steps, bands[:, 0], label=f"{method} (n={len(method_runs)})", color=color)
         ax.fill_between(steps, bands[:, 1], bands[:, 2], alpha=0.15, color=color)
     ax.axhline(summary["threshold"], color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("environment steps of fine-tuning")
-    ax.set_ylabel("evaluation return (mean over seeds, 95% bootstrap CI)")
+    ax.set_ylabel(f"{label} (mean over seeds, 95% bootstrap CI)")
     ax.set_title(f"{config['env']}, {config['algo'].upper()}, demos: {os.path.basename(config['demos'])}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -256,8 +271,10 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
+    parser.add_argument("--env-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"horizon\": 100}', for gym.make")
+    parser.add_argument("--metric", choices=sorted(METRICS), default="return", help="what the summary and plot compare")
     parser.add_argument("--algo", choices=sorted(ALGOS), default="ppo")
-    parser.add_argument("--demos", default="medium", help="'expert'/'medium' (shipped for --env) or a path")
+    parser.add_argument("--demos", default="medium", help="'expert'/'medium'/'scripted' (shipped for --env) or a path")
     parser.add_argument("--methods", nargs="+", default=list(BASE_METHODS[:-1]))
     parser.add_argument("--seeds", type=int, nargs="+", default=[5], help="a count (one number) or a list of seeds")
     parser.add_argument("--timesteps", type=int, default=100_000)
@@ -277,9 +294,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for method in args.methods:
         method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
-    demos = demonstration_path(args.env, args.demos) if args.demos in ("expert", "medium") else os.path.abspath(args.demos)
+    shipped = args.demos in ("expert", "medium", "scripted")
+    demos = demonstration_path(args.env, args.demos) if shipped else os.path.abspath(args.demos)
     config = dict(
         env=args.env,
+        env_kwargs=args.env_kwargs,
+        metric=args.metric,
         algo=args.algo,
         demos=demos,
         methods=args.methods,
@@ -322,7 +342,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             with open(os.path.join(config["out"], "runs", f"{method}_s{seed}.json")) as file:
                 runs.append(json.load(file))
     config["wall_time_s_this_invocation"] = round(time.time() - start, 1)
-    summary = summarize(runs, args.threshold)
+    summary = summarize(runs, args.threshold, args.metric)
     write_outputs(runs, summary, config)
     return summary
 

@@ -10,10 +10,34 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from torch.utils.hooks import RemovableHandle
 
 
+def evaluate_with_success(model: Any, env: gym.Env, n_episodes: int, seed: int) -> tuple[float, float, float]:
+    """
+    Deterministic returns and success rate of ``n_episodes`` episodes from the start states of ``seed``.
+
+    :return: mean return, return std, success rate (NaN when the env sets no ``info["is_success"]``)
+    """
+    successes: list[bool] = []
+
+    def record_success(locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
+        if locals_["done"] and "is_success" in locals_["info"]:
+            successes.append(bool(locals_["info"]["is_success"]))
+
+    env.reset(seed=seed)
+    returns, _ = evaluate_policy(
+        model, env, n_episodes, deterministic=True, return_episode_rewards=True, callback=record_success
+    )
+    success_rate = float(np.mean(successes[:n_episodes])) if successes else float("nan")
+    return float(np.mean(returns)), float(np.std(returns)), success_rate
+
+
 class EvalCurve(BaseCallback):
     """
     Deterministic evaluation every ``eval_freq`` environment steps, including at step 0, on the
     same start states each time (the eval env is reset with ``seed`` before every evaluation).
+
+    Each point of :attr:`curve` is ``(timesteps, mean return, return std, success rate)``; the
+    success rate is the fraction of episodes whose last ``info["is_success"]`` is true (NaN when
+    the env does not report it).
 
     :param eval_env: the evaluation env (not the training env)
     :param eval_freq: evaluate every this many environment steps
@@ -24,15 +48,15 @@ class EvalCurve(BaseCallback):
     def __init__(self, eval_env: gym.Env, eval_freq: int, n_eval_episodes: int, seed: int) -> None:
         super().__init__()
         self.eval_env, self.eval_freq, self.n_eval_episodes, self.seed = eval_env, eval_freq, n_eval_episodes, seed
-        self.curve: list[tuple[int, float, float]] = []
+        self.curve: list[tuple[int, float, float, float]] = []
 
     def evaluate(self) -> None:
-        self.eval_env.reset(seed=self.seed)
-        returns, _ = evaluate_policy(
-            self.model, self.eval_env, self.n_eval_episodes, deterministic=True, return_episode_rewards=True
+        self.curve.append(
+            (self.num_timesteps, *evaluate_with_success(self.model, self.eval_env, self.n_eval_episodes, self.seed))
         )
-        self.curve.append((self.num_timesteps, float(np.mean(returns)), float(np.std(returns))))
         self.logger.record("eval/mean_reward", self.curve[-1][1])
+        if np.isfinite(self.curve[-1][3]):
+            self.logger.record("eval/success_rate", self.curve[-1][3])
 
     def _on_training_start(self) -> None:
         if not self.curve:

@@ -25,7 +25,13 @@ from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
 from tqdm.auto import tqdm
 
 from sb3_inril.common.demonstrations import DemonstrationBatch, DemonstrationBuffer, DemonstrationSource
-from sb3_inril.common.loaders import Demonstrations, DemonstrationSpec, load_demonstrations
+from sb3_inril.common.loaders import (
+    Demonstrations,
+    DemonstrationSpec,
+    check_observation_layout,
+    detect_format,
+    load_demonstrations,
+)
 from sb3_inril.common.residual import ResidualPolicyMixin
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 
@@ -325,8 +331,20 @@ class InRILMixin:
             return demonstrations.spec
         if isinstance(demonstrations, (str, os.PathLike)) and os.path.exists(demonstrations):
             # An absolute path survives a change of working directory.
-            return os.path.abspath(os.fspath(demonstrations))
+            path = os.path.abspath(os.fspath(demonstrations))
+            layout = self._env_observation_layout()
+            if layout is not None and detect_format(path) == "robomimic":
+                # A robomimic file is read with the env's observation keys, in the env's order.
+                return DemonstrationSpec(path, {"obs_keys": list(layout)})
+            return path
         return demonstrations
+
+    def _env_observation_layout(self) -> dict[str, int] | None:
+        """The env's observation keys and sizes (``obs_key_sizes`` of a robomimic env), if it has them."""
+        env = getattr(self, "env", None)
+        if env is None or not env.has_attr("obs_key_sizes"):
+            return None
+        return dict(env.get_attr("obs_key_sizes", indices=[0])[0])
 
     def _make_demo_buffer(self, source: Any) -> DemonstrationBuffer:
         preloaded = self._preloaded_demonstrations
@@ -342,6 +360,15 @@ class InRILMixin:
                 f"{error}. A loaded model re-attaches the demonstrations recorded when it was saved: pass "
                 "demonstrations=PATH to load() to point at them, or demonstrations=None to load without them."
             ) from error
+        except ValueError as error:
+            layout = self._env_observation_layout()
+            if layout is not None and "observation keys" in str(error):
+                raise ValueError(f"{error}; the env observes: {layout}") from error
+            raise
+        env_layout = self._env_observation_layout()
+        demo_layout = demonstrations.metadata.get("obs_key_sizes")
+        if env_layout is not None and demo_layout:
+            check_observation_layout(demo_layout, env_layout, demonstrations.metadata.get("source", "demonstrations"))
         self._preloaded_demonstrations = None  # the buffer holds the data now
         try:
             return DemonstrationBuffer(

@@ -182,18 +182,70 @@ def _load_imitation(path: str) -> Demonstrations:
     return _from_trajectories(trajectories, {"format": "imitation", "source": path})
 
 
+def check_observation_layout(demo_layout: dict[str, int], env_layout: dict[str, int], source: str = "demonstrations") -> None:
+    """
+    Raise when demonstrations and an env observe different keys, orders or sizes.
+
+    :param demo_layout: the demonstrations' observation keys and sizes, in order
+    :param env_layout: the env's, in order
+    :param source: what the demonstrations are (for the message)
+    :raises ValueError: naming the keys and sizes of both
+    """
+    if list(demo_layout.items()) == list(env_layout.items()):
+        return
+    missing = [key for key in env_layout if key not in demo_layout]
+    extra = [key for key in demo_layout if key not in env_layout]
+    resized = [
+        f"{key}: {demo_layout[key]} vs {env_layout[key]}"
+        for key in env_layout
+        if demo_layout.get(key, env_layout[key]) != env_layout[key]
+    ]
+    details = "; ".join(
+        part
+        for part in (
+            f"missing from the demonstrations: {missing}" if missing else "",
+            f"not observed by the env: {extra}" if extra else "",
+            f"sizes differ (demonstrations vs env): {resized}" if resized else "",
+            "same keys in another order" if not (missing or extra or resized) else "",
+        )
+        if part
+    )
+    raise ValueError(
+        f"demonstrations: observation keys of {source} do not match the env's ({details}); "
+        f"demonstrations: {demo_layout}, env: {env_layout}"
+    )
+
+
 # -- robomimic ------------------------------------------------------------------------------------
 def _natural_key(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
-def robomimic_low_dim_keys(path: str, demo: str | None = None) -> list[str]:
-    """The low-dimensional observation keys of a robomimic file (one vector per step), sorted by name."""
+def robomimic_obs_layout(path: str, demo: str | None = None) -> dict[str, int]:
+    """The low-dimensional observation keys of a robomimic file (one vector per step) and their
+    sizes, sorted by name: the default order in which :func:`load_demonstrations` concatenates them."""
     h5py = _require("h5py", "robomimic HDF5 files")
     with h5py.File(path, "r") as file:
+        if "data" not in file or not len(file["data"]):
+            raise ValueError(f"demonstrations: {path!r} has no demonstration in a 'data' group (robomimic's layout)")
         demos = sorted(file["data"].keys(), key=_natural_key)
         group = file["data"][demo or demos[0]]["obs"]
-        return sorted(key for key in group.keys() if group[key].ndim <= 2)
+        return {key: int(np.prod(group[key].shape[1:], dtype=int)) for key in sorted(group.keys()) if group[key].ndim <= 2}
+
+
+def robomimic_low_dim_keys(path: str, demo: str | None = None) -> list[str]:
+    """The low-dimensional observation keys of a robomimic file (one vector per step), sorted by name."""
+    return list(robomimic_obs_layout(path, demo))
+
+
+def read_robomimic_env_args(path: str) -> dict[str, Any]:
+    """The ``env_args`` a robomimic file records (``data.attrs["env_args"]``), as a dict."""
+    h5py = _require("h5py", "robomimic HDF5 files")
+    with h5py.File(path, "r") as file:
+        env_args = file["data"].attrs.get("env_args") if "data" in file else None
+    if env_args is None:
+        raise ValueError(f"env_args: {path!r} has no data.attrs['env_args'], expected robomimic's env metadata")
+    return json.loads(env_args)
 
 
 def _load_robomimic(path: str, obs_keys: list[str] | None = None, filter_key: str | None = None) -> Demonstrations:
@@ -231,8 +283,10 @@ def _load_robomimic(path: str, obs_keys: list[str] | None = None, filter_key: st
         )
         unknown = [key for key in keys if key not in available]
         if unknown or not keys:
+            first = data[demos[0]]["obs"]
+            sizes = {key: int(np.prod(first[key].shape[1:], dtype=int)) for key in available}
             raise ValueError(
-                f"demonstrations: observation keys {unknown or keys} not found in {path!r}, available: {available}"
+                f"demonstrations: observation keys {unknown or keys} not found in {path!r}, available keys and sizes: {sizes}"
             )
         observations, actions, rewards = [], [], []
         key_sizes: dict[str, int] = {}

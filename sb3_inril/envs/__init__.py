@@ -1,0 +1,20 @@
+"""Environments: robomimic's manipulation tasks (robosuite 1.5), registered with gymnasium."""
+
+import gymnasium as gym
+
+from sb3_inril.envs.robomimic import ROBOMIMIC_TASKS
+
+
+def robomimic_env_id(task: str) -> str:
+    """The gymnasium id of a robomimic task, e.g. ``robomimic/Lift-v0``."""
+    return f"robomimic/{task}-v0"
+
+
+def register_robomimic_envs() -> None:
+    """Register ``robomimic/<Task>-v0`` for every task (robosuite is imported only when one is made)."""
+    for task in ROBOMIMIC_TASKS:
+        if robomimic_env_id(task) not in gym.registry:
+            gym.register(robomimic_env_id(task), entry_point="sb3_inril.envs.robomimic:RobomimicEnv", kwargs={"task": task})
+
+
+__all__ = ["ROBOMIMIC_TASKS", "register_robomimic_envs", "robomimic_env_id"]

@@ -1,0 +1,332 @@
+"""Robomimic's manipulation tasks as gymnasium envs, built with robosuite 1.5 directly.
+
+robomimic's own ``EnvRobosuite`` needs ``mujoco_py``; this module needs only ``robosuite`` (and
+``mujoco==3.9.0``, the newest version robosuite 1.5.2 runs with). An env is made from a task name
+(``RobomimicEnv("Lift")``, ``gym.make("robomimic/Lift-v0")``) or from the ``env_args`` stored in a
+robomimic HDF5 file (``RobomimicEnv.from_dataset(path)``), old robosuite 1.2-1.4 controller
+configurations included.
+
+Observations are flat: the low-dimensional observation keys, in the order given, concatenated.
+Key names are robomimic's: robosuite's ``object-state`` is ``object``; ``robot<i>_eef_vel_lin`` /
+``robot<i>_eef_vel_ang`` (in robomimic's datasets, gone from robosuite 1.5's observations) are
+computed from the end-effector site's velocity. The reward is sparse (1 on success) by default,
+``info["is_success"]`` is set at every step (SB3 logs it as ``rollout/success_rate``), and an
+episode ends on success (``terminate_on_success``) or is truncated at ``horizon`` steps.
+"""
+
+import copy
+import inspect
+import json
+import logging
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from sb3_inril.common.loaders import check_observation_layout
+
+#: The robomimic tasks, their robots, and robomimic's evaluation horizons.
+ROBOMIMIC_TASKS: dict[str, dict[str, Any]] = {
+    "Lift": dict(robots=["Panda"], horizon=400),
+    "PickPlaceCan": dict(robots=["Panda"], horizon=400),
+    "NutAssemblySquare": dict(robots=["Panda"], horizon=400),
+    "TwoArmTransport": dict(robots=["Panda", "Panda"], env_configuration="opposed", horizon=700),
+}
+
+#: The observation keys robomimic's low-dimensional configurations train on (alphabetical, as
+#: the demonstration loader orders a file's keys).
+_SINGLE_ARM_KEYS = ["object", "robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos"]
+DEFAULT_OBS_KEYS: dict[str, list[str]] = {
+    "Lift": _SINGLE_ARM_KEYS,
+    "PickPlaceCan": _SINGLE_ARM_KEYS,
+    "NutAssemblySquare": _SINGLE_ARM_KEYS,
+    "TwoArmTransport": sorted(
+        [*_SINGLE_ARM_KEYS, "robot1_eef_pos", "robot1_eef_quat", "robot1_gripper_qpos"],
+    ),
+}
+
+_RENDERING_OFF = dict(has_renderer=False, has_offscreen_renderer=False, use_camera_obs=False)
+_VELOCITY_SUFFIXES = ("_eef_vel_lin", "_eef_vel_ang")
+
+
+def _require_robosuite() -> Any:
+    try:
+        import robosuite
+    except ImportError as error:  # pragma: no cover - robosuite is part of the normal set-up
+        raise ImportError(
+            "robomimic tasks need robosuite: pip install mujoco==3.9.0 && pip install --no-deps robosuite==1.5.2 "
+            "(see the README for robosuite's other dependencies)"
+        ) from error
+    logging.getLogger("robosuite_logs").setLevel(logging.WARNING)
+    return robosuite
+
+
+def default_env_args(task: str) -> dict[str, Any]:
+    """The ``env_args`` (robomimic's format) of a task with robomimic's low-dimensional settings."""
+    if task not in ROBOMIMIC_TASKS:
+        raise ValueError(f"task: unknown robomimic task {task!r}, expected one of {sorted(ROBOMIMIC_TASKS)}")
+    env_kwargs = {key: value for key, value in ROBOMIMIC_TASKS[task].items() if key != "horizon"}
+    env_kwargs.update(control_freq=20, reward_shaping=False, use_object_obs=True, ignore_done=True, **_RENDERING_OFF)
+    return {"env_name": task, "type": 1, "env_kwargs": env_kwargs}
+
+
+def convert_controller_config(controller_config: dict[str, Any] | None, robot: str) -> dict[str, Any] | None:
+    """
+    A controller configuration from any robosuite version, in robosuite 1.5's composite format.
+
+    robosuite <= 1.4 (robomimic's datasets) stored one arm controller (``{"type": "OSC_POSE", ...}``);
+    1.5 wants ``{"type": "BASIC", "body_parts": {"right": {...}}}``. Renamed fields of robosuite 1.2
+    (``damping``, ``control_delta``) are mapped to their 1.5 names.
+
+    :param controller_config: the stored configuration (None: the robot's default)
+    :param robot: the robot's name (its default composite configuration is the base)
+    :return: the configuration for ``robosuite.make``
+    """
+    if controller_config is None:
+        return None
+    from robosuite.controllers.composite.composite_controller_factory import (
+        is_part_controller_config,
+        refactor_composite_controller_config,
+    )
+
+    if not is_part_controller_config(controller_config):
+        return controller_config
+    part = copy.deepcopy(controller_config)
+    renamed = {"damping": "damping_ratio", "damping_limits": "damping_ratio_limits"}
+    for old, new in renamed.items():
+        if old in part:
+            part.setdefault(new, part.pop(old))
+    if "control_delta" in part:
+        part.setdefault("input_type", "delta" if part.pop("control_delta") else "absolute")
+    return refactor_composite_controller_config(part, robot, ["right"])
+
+
+def robosuite_kwargs_from_env_args(env_args: dict[str, Any] | str) -> tuple[str, dict[str, Any]]:
+    """
+    The task name and the ``robosuite.make`` keyword arguments of robomimic ``env_args``.
+
+    Rendering is switched off; arguments robosuite 1.5 no longer has are dropped with a warning.
+
+    :param env_args: the dict (or JSON string) stored in ``data.attrs["env_args"]`` of a robomimic file
+    :return: ``(task, kwargs)``
+    :raises ValueError: naming the field when ``env_args`` is not robomimic's robosuite format
+    """
+    robosuite = _require_robosuite()
+    if isinstance(env_args, (str, bytes)):
+        env_args = json.loads(env_args)
+    if not isinstance(env_args, dict) or "env_name" not in env_args:
+        raise ValueError(
+            f"env_args: expected a dict with 'env_name' and 'env_kwargs' (robomimic's format), found {env_args!r}"
+        )
+    if env_args.get("type", 1) != 1:
+        raise ValueError(
+            f"env_args: field 'type' is {env_args['type']!r}, expected 1 (robosuite); other simulators are not supported"
+        )
+    task = env_args["env_name"]
+    if task not in robosuite.environments.base.REGISTERED_ENVS:
+        raise ValueError(f"env_args: field 'env_name' is {task!r}, not a robosuite 1.5 environment")
+    kwargs = copy.deepcopy(dict(env_args.get("env_kwargs", {})))
+    robots = kwargs.get("robots", ROBOMIMIC_TASKS.get(task, {}).get("robots", ["Panda"]))
+    kwargs["robots"] = [robots] if isinstance(robots, str) else list(robots)
+    if "controller_configs" in kwargs:
+        kwargs["controller_configs"] = convert_controller_config(kwargs["controller_configs"], kwargs["robots"][0])
+    kwargs.update(_RENDERING_OFF)
+    accepted = _init_arguments(robosuite.environments.base.REGISTERED_ENVS[task])
+    dropped = sorted(key for key in kwargs if key not in accepted)
+    if dropped:
+        logging.getLogger(__name__).warning("env_args: ignoring %s, not arguments of robosuite 1.5's %s", dropped, task)
+    return task, {key: value for key, value in kwargs.items() if key in accepted}
+
+
+def _init_arguments(env_class: type) -> set[str]:
+    """The keyword arguments an env class takes, following ``**kwargs`` up its parents."""
+    accepted: set[str] = set()
+    for klass in env_class.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        accepted.update(p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self")
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            break
+    return accepted
+
+
+class RobomimicEnv(gym.Env):
+    """
+    A robomimic task (robosuite 1.5) as a gymnasium env with a flat low-dimensional observation.
+
+    :param task: a robosuite environment name (``"Lift"``, ``"PickPlaceCan"``, ``"NutAssemblySquare"``,
+        ``"TwoArmTransport"``); ignored when ``env_args`` is given
+    :param env_args: robomimic ``env_args`` (dict or JSON string) to build the env from instead
+    :param obs_keys: the observation keys, concatenated in this order (default: robomimic's
+        low-dimensional keys for the task, see :data:`DEFAULT_OBS_KEYS`)
+    :param reward_type: ``"sparse"`` (1 on success, else 0) or ``"dense"`` (robosuite's shaped reward)
+    :param horizon: steps before the episode is truncated (default: robomimic's for the task)
+    :param terminate_on_success: end the episode at the first success
+    :param env_kwargs: more ``robosuite.make`` arguments (override ``env_args``)
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        task: str | None = None,
+        env_args: dict[str, Any] | str | None = None,
+        obs_keys: list[str] | None = None,
+        reward_type: str = "sparse",
+        horizon: int | None = None,
+        terminate_on_success: bool = True,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        robosuite = _require_robosuite()
+        if reward_type not in ("sparse", "dense"):
+            raise ValueError(f"reward_type: expected 'sparse' or 'dense', found {reward_type!r}")
+        if env_args is None:
+            if task is None:
+                raise ValueError("task: expected a robomimic task name or env_args, found neither")
+            env_args = default_env_args(task)
+        task, kwargs = robosuite_kwargs_from_env_args(env_args)
+        kwargs.update(env_kwargs or {})
+        if horizon is None:
+            horizon = ROBOMIMIC_TASKS.get(task, {}).get("horizon", 400)
+        if int(horizon) < 1:
+            raise ValueError(f"horizon: expected a positive number of steps, found {horizon}")
+        self.task = task
+        self.horizon = int(horizon)
+        self.reward_type = reward_type
+        self.terminate_on_success = terminate_on_success
+        # robosuite's own horizon is not used for ending episodes (ignore_done); a soft reset
+        # (hard_reset=False) keeps the model loaded between episodes, 5-10x faster.
+        kwargs.update(reward_shaping=reward_type == "dense", ignore_done=True, hard_reset=False, horizon=self.horizon)
+        if kwargs.get("controller_configs") is None:  # recorded in env_args: a file says how it was made
+            from robosuite.controllers import load_composite_controller_config
+
+            kwargs["controller_configs"] = load_composite_controller_config(robot=kwargs["robots"][0])
+        self.robosuite_kwargs = kwargs
+        self.env = robosuite.make(task, **kwargs)
+        self.env_args = {"env_name": task, "type": 1, "env_kwargs": _jsonable(kwargs)}
+
+        raw = self.env.reset()
+        available = self._available_sizes(raw)
+        self.obs_keys = list(obs_keys) if obs_keys is not None else list(DEFAULT_OBS_KEYS.get(task, _SINGLE_ARM_KEYS))
+        unknown = [key for key in self.obs_keys if key not in available]
+        if unknown or not self.obs_keys:
+            raise ValueError(
+                f"obs_keys: {unknown or self.obs_keys} not observations of robosuite's {task}; "
+                f"available keys and sizes: {available}"
+            )
+        self.obs_key_sizes = {key: available[key] for key in self.obs_keys}
+        size = sum(self.obs_key_sizes.values())
+        self.observation_space = spaces.Box(-np.inf, np.inf, (size,), np.float32)
+        low, high = self.env.action_spec
+        self.action_space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+        self._elapsed_steps = 0
+
+    @classmethod
+    def from_dataset(cls, path: str, obs_keys: list[str] | None = None, **kwargs: Any) -> "RobomimicEnv":
+        """
+        The env a robomimic HDF5 file was recorded in, observing what the loader reads from it.
+
+        :param path: the HDF5 file (its ``data.attrs["env_args"]``)
+        :param obs_keys: default: the file's low-dimensional keys in alphabetical order, as
+            :func:`~sb3_inril.load_demonstrations` reads them
+        :param kwargs: more :class:`RobomimicEnv` arguments
+        """
+        from sb3_inril.common.loaders import read_robomimic_env_args, robomimic_obs_layout
+
+        file_layout = robomimic_obs_layout(path)
+        env = cls(env_args=read_robomimic_env_args(path), obs_keys=obs_keys or list(file_layout), **kwargs)
+        # Keys the file lacks, or holds with other sizes, are caught now, not at the first IL step.
+        demo_layout = {key: file_layout[key] for key in env.obs_keys if key in file_layout}
+        check_observation_layout(demo_layout, env.obs_key_sizes, path)
+        return env
+
+    def _velocity(self, robot_index: int, suffix: str) -> np.ndarray:
+        robot = self.env.robots[robot_index]
+        site = self.env.sim.model.site_id2name(robot.eef_site_id["right"])
+        data = self.env.sim.data
+        return np.asarray(data.get_site_xvelp(site) if suffix == "_eef_vel_lin" else data.get_site_xvelr(site))
+
+    def _available_sizes(self, raw: dict[str, np.ndarray]) -> dict[str, int]:
+        sizes = {}
+        for key, value in raw.items():
+            if np.ndim(value) <= 1:
+                sizes["object" if key == "object-state" else key] = int(np.size(value))
+        for index in range(len(self.env.robots)):
+            for suffix in _VELOCITY_SUFFIXES:
+                sizes[f"robot{index}{suffix}"] = 3
+        return dict(sorted(sizes.items()))
+
+    def _value(self, raw: dict[str, np.ndarray], key: str) -> np.ndarray:
+        if key == "object":
+            return raw["object-state"]
+        if key.endswith(_VELOCITY_SUFFIXES) and key not in raw:
+            suffix = "_eef_vel_lin" if key.endswith("_eef_vel_lin") else "_eef_vel_ang"
+            return self._velocity(int(key[len("robot") : -len(suffix)]), suffix)
+        return raw[key]
+
+    def flatten(self, raw: dict[str, np.ndarray]) -> np.ndarray:
+        """The flat observation of a robosuite observation dict."""
+        return np.concatenate([np.ravel(self._value(raw, key)) for key in self.obs_keys]).astype(np.float32)
+
+    def raw_observation(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every low-dimensional observation under robomimic's key names (what a dataset stores)."""
+        return {key: np.asarray(self._value(raw, key), dtype=np.float64) for key in self._available_sizes(raw)}
+
+    def _reseed(self, seed: int) -> None:
+        # robosuite draws object placements and joint noise from env.rng and its samplers' rng.
+        rng = np.random.default_rng(seed)
+        self.env.rng = rng
+        samplers = [getattr(self.env, "placement_initializer", None)]
+        while samplers:
+            sampler = samplers.pop()
+            if sampler is None:
+                continue
+            sampler.rng = rng
+            samplers.extend(getattr(sampler, "samplers", {}).values())
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self._reseed(seed)
+        self._last_raw = self.env.reset()
+        self._elapsed_steps = 0
+        return self.flatten(self._last_raw), {"is_success": False}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        raw, reward, _, info = self.env.step(np.asarray(action, dtype=np.float64))
+        self._last_raw = raw
+        self._elapsed_steps += 1
+        success = bool(self.env._check_success())
+        if self.reward_type == "sparse":
+            reward = float(success)
+        info = dict(info, is_success=success)
+        terminated = success and self.terminate_on_success
+        truncated = self._elapsed_steps >= self.horizon and not terminated
+        return self.flatten(raw), float(reward), terminated, truncated, info
+
+    def get_state(self) -> np.ndarray:
+        """The flattened MuJoCo state (robomimic's ``states`` dataset)."""
+        return np.asarray(self.env.sim.get_state().flatten())
+
+    def model_xml(self) -> str:
+        """The MuJoCo model (robomimic's ``model_file`` attribute)."""
+        return self.env.sim.model.get_xml()
+
+    def close(self) -> None:
+        if getattr(self, "env", None) is not None:
+            self.env.close()
+            self.env = None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,50 @@
+"""Scripted demonstrations for robomimic's Lift and PickPlaceCan, written as robomimic HDF5 files.
+
+Prints the expert's success rate (over every episode it attempted) and writes ``<out>.hdf5``
+(robomimic's layout: ``data/demo_i/{obs,next_obs,actions,rewards,dones,states}``, ``env_args``,
+``mask/train``, ``mask/valid``) and ``<out>.json`` (how it was made).
+
+Example::
+
+    python scripts/collect_robomimic_demos.py --task Lift --demos 50 --seed 0 --out sb3_inril/data/robomimic/lift_v0_scripted
+"""
+
+import argparse
+import sys
+
+from sb3_inril.envs.scripted import SCRIPTED_TASKS, collect_robomimic_demos
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", choices=SCRIPTED_TASKS, required=True)
+    parser.add_argument("--demos", type=int, default=50, help="demonstrations to write")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--noise", type=float, default=0.05, help="std of the noise on the motion command")
+    parser.add_argument("--horizon", type=int, default=None, help="default: robomimic's for the task")
+    parser.add_argument("--keep-failures", action="store_true", help="also write unsuccessful episodes")
+    parser.add_argument("--model-file", action="store_true", help="store the MuJoCo XML in every demo (40 kB each)")
+    parser.add_argument("--out", required=True, help="output path without extension")
+    args = parser.parse_args(argv)
+    command = "python " + " ".join(sys.argv if argv is None else ["scripts/collect_robomimic_demos.py", *argv])
+    stats = collect_robomimic_demos(
+        args.task,
+        args.demos,
+        args.out + ".hdf5",
+        seed=args.seed,
+        noise_std=args.noise,
+        horizon=args.horizon,
+        keep_failures=args.keep_failures,
+        include_model_file=args.model_file,
+        command=command,
+    )
+    print(
+        f"{args.task}: scripted expert success rate {stats['success_rate']:.3f} "
+        f"({stats['n_attempts']} episodes attempted), {stats['n_demos']} demos written, "
+        f"{stats['n_transitions']} transitions, length {stats['length_mean']:.1f} -> {args.out}.hdf5"
+    )
+    return stats
+
+
+if __name__ == "__main__":
+    main()

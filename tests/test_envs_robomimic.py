@@ -1,0 +1,294 @@
+import json
+import logging
+import subprocess
+import sys
+
+import gymnasium as gym
+import h5py
+import numpy as np
+import pytest
+
+import sb3_inril
+from sb3_inril import InRILPPO, load_demonstrations
+from sb3_inril.common.loaders import DemonstrationSpec, check_observation_layout
+from sb3_inril.data import demonstration_metadata, demonstration_path
+from sb3_inril.envs import ROBOMIMIC_TASKS, robomimic_env_id
+from sb3_inril.envs.robomimic import DEFAULT_OBS_KEYS, RobomimicEnv, convert_controller_config, robosuite_kwargs_from_env_args
+from sb3_inril.envs.scripted import DATASET_OBS_KEYS, ScriptedPickPolicy, collect_robomimic_demos
+
+LIFT_SIZES = {"object": 10, "robot0_eef_pos": 3, "robot0_eef_quat": 4, "robot0_gripper_qpos": 2}
+
+
+@pytest.fixture(scope="module")
+def lift_file(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("robomimic") / "lift.hdf5")
+    stats = collect_robomimic_demos("Lift", 3, path, seed=5, noise_std=0.05, horizon=80, progress=False, command="test")
+    assert stats["n_demos"] == 3
+    return path
+
+
+def run_scripted_episode(env: RobomimicEnv, seed: int) -> tuple[int, float, bool, bool, dict]:
+    policy = ScriptedPickPolicy(env, seed=seed)
+    env.reset(seed=seed)
+    for step in range(1, env.horizon + 1):
+        _, reward, terminated, truncated, info = env.step(policy(env._last_raw))
+        if terminated or truncated:
+            return step, reward, terminated, truncated, info
+    raise AssertionError("the episode did not end at the horizon")
+
+
+def test_ids_registered_on_import_without_importing_robosuite():
+    code = (
+        "import sys, gymnasium as gym, sb3_inril\n"
+        "ids = [i for i in gym.registry if i.startswith('robomimic/')]\n"
+        "print(sorted(ids), 'robosuite' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    expected = sorted(robomimic_env_id(task) for task in ROBOMIMIC_TASKS)
+    assert output.strip() == f"{expected} False"
+
+
+def test_gym_make_spaces_seeding_and_horizon():
+    env = gym.make("robomimic/Lift-v0", horizon=5)
+    unwrapped = env.unwrapped
+    assert unwrapped.obs_keys == DEFAULT_OBS_KEYS["Lift"] and unwrapped.obs_key_sizes == LIFT_SIZES
+    assert env.observation_space.shape == (19,) and env.observation_space.dtype == np.float32
+    assert env.action_space.shape == (7,)
+    np.testing.assert_array_equal(env.action_space.low, -1.0)
+    first, info = env.reset(seed=3)
+    assert info == {"is_success": False} and first.dtype == np.float32
+    np.testing.assert_array_equal(env.reset(seed=3)[0], first)
+    assert not np.array_equal(env.reset(seed=4)[0], first)
+    env.reset(seed=3)
+    for step in range(1, 6):
+        obs, reward, terminated, truncated, info = env.step(np.zeros(7, dtype=np.float32))
+        assert reward == 0.0 and not terminated and info["is_success"] is False
+        assert truncated == (step == 5)
+    assert obs.shape == (19,)
+    env.close()
+
+
+def test_success_is_rewarded_and_ends_the_episode():
+    env = RobomimicEnv("Lift", horizon=80)
+    step, reward, terminated, truncated, info = run_scripted_episode(env, seed=0)
+    assert (reward, terminated, truncated, info["is_success"]) == (1.0, True, False, True)
+    assert step < 80
+    env.close()
+    running = RobomimicEnv("Lift", horizon=80, terminate_on_success=False)
+    step, reward, terminated, truncated, info = run_scripted_episode(running, seed=0)
+    assert step == 80 and truncated and not terminated and info["is_success"]
+    running.close()
+
+
+def test_dense_reward_is_robosuites_shaped_reward():
+    env = RobomimicEnv("Lift", reward_type="dense", horizon=3)
+    env.reset(seed=0)
+    _, reward, *_ = env.step(np.zeros(7, dtype=np.float32))
+    assert 0.0 < reward < 1.0  # the reaching term, not a success
+    env.close()
+
+
+def test_other_tasks_build_with_robomimic_keys():
+    square = RobomimicEnv("NutAssemblySquare", horizon=2)
+    assert list(square.obs_key_sizes) == DEFAULT_OBS_KEYS["NutAssemblySquare"]
+    assert square.observation_space.shape == (sum(square.obs_key_sizes.values()),)
+    square.close()
+    transport = RobomimicEnv("TwoArmTransport", horizon=2)
+    assert transport.action_space.shape == (14,)
+    assert "robot1_eef_pos" in transport.obs_key_sizes
+    transport.reset(seed=0)
+    assert transport.step(np.zeros(14, dtype=np.float32))[0].shape == transport.observation_space.shape
+    transport.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(task="Stack2"), "task: unknown robomimic task 'Stack2'"),
+        (dict(), "task: expected a robomimic task name or env_args"),
+        (dict(task="Lift", reward_type="shaped"), "reward_type: expected 'sparse' or 'dense', found 'shaped'"),
+        (dict(task="Lift", horizon=0), "horizon: expected a positive number of steps, found 0"),
+        (dict(task="Lift", obs_keys=["object", "robot0_eef_speed"]), "obs_keys: ['robot0_eef_speed'] not observations"),
+        (dict(env_args={"env_kwargs": {}}), "env_args: expected a dict with 'env_name'"),
+        (dict(env_args={"env_name": "Lift", "type": 2}), "env_args: field 'type' is 2, expected 1"),
+        (dict(env_args={"env_name": "Stack9", "type": 1}), "env_args: field 'env_name' is 'Stack9'"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        RobomimicEnv(**kwargs)
+    assert message in str(error.value)
+    if "obs_keys" in kwargs:
+        assert "'robot0_eef_vel_lin': 3" in str(error.value)  # the available keys with their sizes
+
+
+def test_old_robomimic_env_args_are_converted(caplog):
+    # env_args as robomimic's robosuite-1.2/1.4 datasets store them.
+    old = {
+        "env_name": "Lift",
+        "type": 1,
+        "env_kwargs": {
+            "has_renderer": False,
+            "has_offscreen_renderer": True,
+            "ignore_done": True,
+            "use_object_obs": True,
+            "use_camera_obs": True,
+            "control_freq": 20,
+            "camera_names": ["agentview"],
+            "controller_configs": {
+                "type": "OSC_POSE",
+                "input_max": 1,
+                "input_min": -1,
+                "output_max": [0.05, 0.05, 0.05, 0.5, 0.5, 0.5],
+                "output_min": [-0.05, -0.05, -0.05, -0.5, -0.5, -0.5],
+                "kp": 150,
+                "damping": 1,
+                "impedance_mode": "fixed",
+                "kp_limits": [0, 300],
+                "damping_limits": [0, 10],
+                "control_delta": True,
+                "uncouple_pos_ori": True,
+                "interpolation": None,
+                "ramp_ratio": 0.2,
+            },
+            "robots": "Panda",
+            "reward_shaping": False,
+            "env_version": "1.4.1",
+        },
+    }
+    with caplog.at_level(logging.WARNING):
+        task, kwargs = robosuite_kwargs_from_env_args(json.dumps(old))
+    assert task == "Lift" and kwargs["robots"] == ["Panda"]
+    assert kwargs["use_camera_obs"] is False and kwargs["has_offscreen_renderer"] is False
+    arm = kwargs["controller_configs"]["body_parts"]["right"]
+    assert kwargs["controller_configs"]["type"] == "BASIC"
+    assert arm["type"] == "OSC_POSE" and arm["damping_ratio"] == 1 and arm["damping_ratio_limits"] == [0, 10]
+    assert arm["input_type"] == "delta" and "control_delta" not in arm and arm["gripper"] == {"type": "GRIP"}
+    assert "env_version" not in kwargs and "'env_version'" in caplog.text
+    env = RobomimicEnv(env_args=old, horizon=2)
+    assert env.observation_space.shape == (19,)
+    env.close()
+    composite = {"type": "BASIC", "body_parts": {"right": {"type": "OSC_POSE"}}}
+    assert convert_controller_config(composite, "Panda") is composite
+    assert convert_controller_config(None, "Panda") is None
+
+
+def test_scripted_file_is_robomimic_layout(lift_file):
+    with h5py.File(lift_file, "r") as file:
+        data = file["data"]
+        demos = sorted(data.keys())
+        assert demos == ["demo_0", "demo_1", "demo_2"]
+        env_args = json.loads(data.attrs["env_args"])
+        assert env_args["env_name"] == "Lift" and env_args["type"] == 1
+        assert env_args["env_kwargs"]["controller_configs"]["body_parts"]["right"]["type"] == "OSC_POSE"
+        made = json.loads(data.attrs["sb3_inril"])
+        assert made["command"] == "test" and made["seed"] == 5 and made["success_rate"] == 1.0
+        total = 0
+        for name in demos:
+            group = data[name]
+            length = group.attrs["num_samples"]
+            total += length
+            assert sorted(group["obs"].keys()) == sorted(DATASET_OBS_KEYS) == sorted(group["next_obs"].keys())
+            assert group["actions"].shape == (length, 7) and group["rewards"].shape == (length,)
+            assert group["rewards"][-1] == 1.0 and group["rewards"][:-1].sum() == 0.0
+            assert group["dones"][-1] == 1 and group["dones"][:-1].sum() == 0
+            assert group["states"].shape[0] == length
+            # next_obs is obs shifted by one step
+            np.testing.assert_array_equal(group["next_obs"]["robot0_eef_pos"][:-1], group["obs"]["robot0_eef_pos"][1:])
+        assert data.attrs["total"] == total
+        train = sorted(name.decode() for name in file["mask"]["train"][()])
+        valid = sorted(name.decode() for name in file["mask"]["valid"][()])
+        assert len(valid) == 0 or not set(train) & set(valid)
+        assert sorted(train + valid) == demos
+    demos = load_demonstrations(lift_file)
+    assert demos.observations.shape == (total, 55) and demos.n_episodes == 3
+
+
+def test_env_from_dataset_observes_what_the_loader_reads(lift_file):
+    demos = load_demonstrations(lift_file)
+    env = RobomimicEnv.from_dataset(lift_file, horizon=80)
+    assert env.obs_key_sizes == demos.metadata["obs_key_sizes"]
+    assert env.observation_space.shape == demos.observations.shape[1:]
+    # The same start state as the first demonstration: every key but the object (its size is
+    # drawn when robosuite builds the model).
+    with h5py.File(lift_file, "r") as file:
+        seed = int(file["data/demo_0"].attrs["seed"])
+    obs, _ = env.reset(seed=seed)
+    robot = slice(env.obs_key_sizes["object"], None)
+    np.testing.assert_allclose(obs[robot], demos.observations[0][robot], atol=1e-6)
+    env.close()
+
+
+def test_model_reads_a_robomimic_path_with_the_envs_keys(lift_file, tmp_path):
+    env = gym.make("robomimic/Lift-v0", horizon=10)
+    model = InRILPPO("MlpPolicy", env, demonstrations=lift_file, n_steps=16, batch_size=8, n_epochs=1, il_interval=2, seed=0)
+    assert model.demonstrations == DemonstrationSpec(lift_file, {"obs_keys": DEFAULT_OBS_KEYS["Lift"]})
+    assert model.demo_buffer.observations.shape[1] == 19
+    model.learn(32)
+    assert (model._n_rl_updates, model._n_il_updates) == (4, 2 * model.il_steps)
+    assert len(model.ep_success_buffer) > 0  # SB3 logs rollout/success_rate from info["is_success"]
+    model.save(tmp_path / "model")
+    loaded = InRILPPO.load(tmp_path / "model", env=env)
+    assert loaded.demonstrations == model.demonstrations
+    np.testing.assert_array_equal(loaded.demo_buffer.observations.numpy(), model.demo_buffer.observations.numpy())
+    env.close()
+
+
+def test_observation_key_mismatches_are_caught_before_training(lift_file, tmp_path):
+    env = gym.make("robomimic/Lift-v0", horizon=10)
+    # Demonstrations read with the file's keys (55 values) for an env observing 4 keys (19).
+    with pytest.raises(ValueError) as error:
+        InRILPPO("MlpPolicy", env, demonstrations=load_demonstrations(lift_file))
+    message = str(error.value)
+    assert "not observed by the env: ['robot0_eef_vel_ang'" in message and "'robot0_eef_pos': 3" in message
+    # Same keys and total size, another order.
+    keys = list(reversed(DEFAULT_OBS_KEYS["Lift"]))
+    with pytest.raises(ValueError, match="same keys in another order"):
+        InRILPPO("MlpPolicy", env, demonstrations=load_demonstrations(lift_file, obs_keys=keys))
+    # A file without a key the env observes, and one whose key has another size.
+    for name, change in (("missing", "drop"), ("resized", "resize")):
+        path = str(tmp_path / f"{name}.hdf5")
+        with h5py.File(lift_file, "r") as source, h5py.File(path, "w") as target:
+            source.copy("data", target)
+            for demo in target["data"]:
+                obs = target["data"][demo]["obs"]
+                quat = obs["robot0_eef_quat"][()]
+                del obs["robot0_eef_quat"]
+                if change == "resize":
+                    obs.create_dataset("robot0_eef_quat", data=quat[:, :3])
+        with pytest.raises(ValueError) as error:
+            InRILPPO("MlpPolicy", env, demonstrations=path)
+        message = str(error.value)
+        if change == "drop":
+            assert "['robot0_eef_quat'] not found" in message and "the env observes: {'object': 10" in message
+        else:
+            assert "sizes differ (demonstrations vs env): ['robot0_eef_quat: 3 vs 4']" in message
+        with pytest.raises(ValueError, match="robot0_eef_quat"):
+            RobomimicEnv.from_dataset(path, obs_keys=DEFAULT_OBS_KEYS["Lift"], horizon=2)
+    env.close()
+
+
+def test_check_observation_layout_messages():
+    check_observation_layout({"a": 1, "b": 2}, {"a": 1, "b": 2})
+    with pytest.raises(ValueError, match=r"missing from the demonstrations: \['c'\]"):
+        check_observation_layout({"a": 1}, {"a": 1, "c": 3})
+
+
+def test_shipped_scripted_demonstrations():
+    for task in ("Lift", "PickPlaceCan"):
+        env_id = robomimic_env_id(task)
+        path = demonstration_path(env_id, "scripted")
+        made = demonstration_metadata(env_id, "scripted")
+        assert made["task"] == task and made["success_rate"] > 0.9 and made["command"].startswith("python scripts/")
+        demos = load_demonstrations(path, obs_keys=DEFAULT_OBS_KEYS[task])
+        assert demos.n_episodes == made["n_demos"] and len(demos.actions) == made["n_transitions"]
+    with pytest.raises(FileNotFoundError, match="robomimic/lift_v0_scripted"):
+        demonstration_path("robomimic/Lift-v0", "expert")
+
+
+def test_collect_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="n_demos: expected >= 1, found 0"):
+        collect_robomimic_demos("Lift", 0, str(tmp_path / "x.hdf5"))
+    with pytest.raises(ValueError, match="no scripted expert for 'NutAssemblySquare'"):
+        ScriptedPickPolicy(RobomimicEnv("NutAssemblySquare", horizon=2))
+    assert sb3_inril.envs.robomimic.ROBOMIMIC_TASKS is ROBOMIMIC_TASKS
