@@ -123,4 +123,20 @@ def test_shipped_hyperparameter_files_are_valid():
             assert set(hyperparams) <= valid, (path, env_id, set(hyperparams) - valid)
             if "demonstrations" in hyperparams:
                 assert os.path.exists(os.path.join(HYPERPARAMS_DIR, hyperparams["demonstrations"])), (path, env_id)
-        assert {"Pendulum-v1", "Hopper-v5", "HalfCheetah-v5"} <= set(entries), path
+        assert {"Pendulum-v1", "Hopper-v5", "HalfCheetah-v5", "robomimic/Lift-v0", "robomimic/PickPlaceCan-v0"} <= set(
+            entries
+        ), path
+
+
+def test_robomimic_task_from_the_shipped_yaml(tmp_path):
+    # The shipped entry (scripted Lift demonstrations, BC start) at a tiny budget and horizon.
+    params = (
+        'n_steps:32 batch_size:16 n_epochs:1 il_interval:2 "env_kwargs:dict(horizon=10)" "pretrain_kwargs:dict(n_epochs=1)"'
+    )
+    run("sb3_inril.train", f"--algo inril_ppo --env robomimic/Lift-v0 -n 64 -f logs --seed 0 -params {params}", str(tmp_path))
+    folder = os.path.join(str(tmp_path), "logs", "inril_ppo", "robomimic-Lift-v0_1")
+    assert os.path.exists(os.path.join(folder, "robomimic-Lift-v0.zip"))
+    with open(os.path.join(folder, "robomimic-Lift-v0", "config.yml")) as file:
+        config = dict(yaml.load(file, Loader=yaml.UnsafeLoader))
+    assert config["demonstrations"].endswith("sb3_inril/data/robomimic/lift_v0_scripted.hdf5")
+    run("sb3_inril.enjoy", "--algo inril_ppo --env robomimic/Lift-v0 -f logs -n 20 --no-render", str(tmp_path))
