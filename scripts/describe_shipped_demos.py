@@ -36,10 +36,29 @@ def main() -> None:
             f"{meta['return_mean']:.1f} ± {meta['return_std']:.1f} [{meta['return_min']:.1f}, {meta['return_max']:.1f}] | {policy} | {evaluation} |"
         )
         commands.append(f"# {name}\n" + (f"{expert['command']}\n" if expert else "") + meta["command"])
+    robomimic_rows = []
+    for path in sorted(glob.glob(os.path.join(DATA, "robomimic", "*.json"))):
+        meta = json.load(open(path))
+        name = "robomimic/" + os.path.basename(path)[:-5] + ".hdf5"
+        robomimic_rows.append(
+            f"| `{name}` | {meta['task']} | {meta['n_demos']} | {meta['n_transitions']} | "
+            f"{meta['length_mean']:.1f} [{meta['length_min']}, {meta['length_max']}] | "
+            f"{meta['success_rate']:.2f} ({meta['n_attempts']} episodes) | {meta['noise_std']} |"
+        )
+        commands.append(f"# {name}\n" + meta["command"])
     lines += [
         "",
         '"expert" files roll out the final policy deterministically; "medium" files roll out an early checkpoint',
         "with Gaussian action noise, clearly sub-optimal (like D4RL's medium datasets).",
+        "",
+        "## Robomimic tasks (robomimic HDF5)",
+        "",
+        "Written by the scripted experts of `sb3_inril/envs/scripted.py` (see docs/robomimic.md); the",
+        "success rate is over every episode the expert attempted, failed ones are not written.",
+        "",
+        "| file | task | demos | transitions | mean length [min, max] | expert success rate | motion noise |",
+        "|---|---|---|---|---|---|---|",
+        *robomimic_rows,
         "",
         "## Commands",
         "",

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates the demonstrations shipped in sb3_inril/data/ (experts trained here, seeds fixed).
-# Usage: bash scripts/make_shipped_demos.sh [pendulum|halfcheetah|hopper]...   (default: all)
-# Each expert trains on one core: Pendulum ~5 min, HalfCheetah ~30 min, Hopper ~90 min here.
+# Usage: bash scripts/make_shipped_demos.sh [pendulum|halfcheetah|hopper|robomimic]...   (default: all)
+# Each expert trains on one core: Pendulum ~5 min, HalfCheetah ~30 min, Hopper ~90 min here;
+# the robomimic files come from scripted experts (~30 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export OMP_NUM_THREADS=1
-targets=${*:-pendulum halfcheetah hopper}
+targets=${*:-pendulum halfcheetah hopper robomimic}
 for target in $targets; do
   case $target in
     pendulum)
@@ -23,6 +24,10 @@ for target in $targets; do
       $PY scripts/train_expert.py --env Hopper-v5 --algo sac --steps 300000 --seed 0 --out experts/hopper_sac
       $PY scripts/collect_demos.py --model experts/hopper_sac/final.zip --algo sac --env Hopper-v5 --episodes 20 --seed 100 --out sb3_inril/data/hopper_v5_expert
       $PY scripts/collect_demos.py --model experts/hopper_sac/checkpoints/model_100000_steps.zip --algo sac --env Hopper-v5 --episodes 20 --seed 200 --noise 0.1 --out sb3_inril/data/hopper_v5_medium
+      ;;
+    robomimic)
+      $PY scripts/collect_robomimic_demos.py --task Lift --demos 30 --seed 0 --out sb3_inril/data/robomimic/lift_v0_scripted
+      $PY scripts/collect_robomimic_demos.py --task PickPlaceCan --demos 10 --seed 0 --out sb3_inril/data/robomimic/pickplacecan_v0_scripted
       ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac

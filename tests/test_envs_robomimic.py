@@ -209,13 +209,12 @@ def test_env_from_dataset_observes_what_the_loader_reads(lift_file):
     env = RobomimicEnv.from_dataset(lift_file, horizon=80)
     assert env.obs_key_sizes == demos.metadata["obs_key_sizes"]
     assert env.observation_space.shape == demos.observations.shape[1:]
-    # The same start state as the first demonstration: every key but the object (its size is
-    # drawn when robosuite builds the model).
+    # The env_args record robosuite's seed (the cube's size): the same start states as the demos.
+    assert env.env_args["env_kwargs"]["seed"] == 5
     with h5py.File(lift_file, "r") as file:
-        seed = int(file["data/demo_0"].attrs["seed"])
-    obs, _ = env.reset(seed=seed)
-    robot = slice(env.obs_key_sizes["object"], None)
-    np.testing.assert_allclose(obs[robot], demos.observations[0][robot], atol=1e-6)
+        seeds = [int(file[f"data/demo_{i}"].attrs["seed"]) for i in range(3)]
+    for seed, start in zip(seeds, demos.episode_starts):
+        np.testing.assert_allclose(env.reset(seed=seed)[0], demos.observations[start], atol=1e-6)
     env.close()
 
 

@@ -164,6 +164,9 @@ class RobomimicEnv(gym.Env):
     :param reward_type: ``"sparse"`` (1 on success, else 0) or ``"dense"`` (robosuite's shaped reward)
     :param horizon: steps before the episode is truncated (default: robomimic's for the task)
     :param terminate_on_success: end the episode at the first success
+    :param seed: robosuite's own seed: the random draws made while building the model (Lift's
+        cube size, ...) and the first episodes' placements; recorded in :attr:`env_args`.
+        ``reset(seed=...)`` seeds each episode
     :param env_kwargs: more ``robosuite.make`` arguments (override ``env_args``)
     """
 
@@ -177,6 +180,7 @@ class RobomimicEnv(gym.Env):
         reward_type: str = "sparse",
         horizon: int | None = None,
         terminate_on_success: bool = True,
+        seed: int | None = None,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
         robosuite = _require_robosuite()
@@ -188,6 +192,8 @@ class RobomimicEnv(gym.Env):
             env_args = default_env_args(task)
         task, kwargs = robosuite_kwargs_from_env_args(env_args)
         kwargs.update(env_kwargs or {})
+        if seed is not None:
+            kwargs["seed"] = int(seed)
         if horizon is None:
             horizon = ROBOMIMIC_TASKS.get(task, {}).get("horizon", 400)
         if int(horizon) < 1:

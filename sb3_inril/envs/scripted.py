@@ -127,7 +127,8 @@ def collect_robomimic_demos(
     :param task: ``"Lift"`` or ``"PickPlaceCan"``
     :param n_demos: demonstrations to write
     :param path: the ``.hdf5`` file to write (a ``.json`` with the statistics goes beside it)
-    :param seed: episode ``i`` is reset with ``seed + i``; the noise is seeded with ``seed``
+    :param seed: robosuite builds the model with it (recorded in ``env_args``), episode ``i`` is
+        reset with ``seed + i``, the noise is seeded with it: the same call writes the same file
     :param noise_std: noise on the expert's motion command
     :param horizon: steps per episode (default: robomimic's for the task)
     :param keep_failures: also write episodes that did not succeed (by default they are dropped)
@@ -146,7 +147,7 @@ def collect_robomimic_demos(
         raise ValueError(f"n_demos: expected >= 1, found {n_demos}")
     if not 0.0 <= valid_fraction < 1.0:
         raise ValueError(f"valid_fraction: expected a value in [0, 1), found {valid_fraction}")
-    env = RobomimicEnv(task, horizon=horizon)
+    env = RobomimicEnv(task, horizon=horizon, seed=seed)
     policy = ScriptedPickPolicy(env, noise_std=noise_std, seed=seed)
     max_attempts = max_attempts or 4 * n_demos
     episodes, successes = [], []
