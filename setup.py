@@ -10,7 +10,17 @@ setup(
     version=__version__,
     description="IN-RIL: interleaved reinforcement and imitation learning for Stable-Baselines3",
     packages=find_packages(exclude=["tests", "tests.*"]),
-    package_data={"sb3_inril": ["version.txt", "py.typed", "data/*.npz", "data/*.json", "data/*.md", "data/robomimic/*.hdf5", "data/robomimic/*.json"]},
+    package_data={
+        "sb3_inril": [
+            "version.txt",
+            "py.typed",
+            "data/*.npz",
+            "data/*.json",
+            "data/*.md",
+            "data/robomimic/*.hdf5",
+            "data/robomimic/*.json",
+        ]
+    },
     python_requires=">=3.10",
     install_requires=[
         "torch==2.13.0",
