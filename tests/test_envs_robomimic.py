@@ -12,7 +12,7 @@ import sb3_inril
 from sb3_inril import InRILPPO, load_demonstrations
 from sb3_inril.common.loaders import DemonstrationSpec, check_observation_layout
 from sb3_inril.data import demonstration_metadata, demonstration_path
-from sb3_inril.envs import ROBOMIMIC_TASKS, robomimic_env_id
+from sb3_inril.envs import ROBOMIMIC_TASKS, make_robomimic_env, robomimic_env_id
 from sb3_inril.envs.robomimic import DEFAULT_OBS_KEYS, RobomimicEnv, convert_controller_config, robosuite_kwargs_from_env_args
 from sb3_inril.envs.scripted import DATASET_OBS_KEYS, ScriptedPickPolicy, collect_robomimic_demos
 
@@ -206,7 +206,7 @@ def test_scripted_file_is_robomimic_layout(lift_file):
 
 def test_env_from_dataset_observes_what_the_loader_reads(lift_file):
     demos = load_demonstrations(lift_file)
-    env = RobomimicEnv.from_dataset(lift_file, horizon=80)
+    env = make_robomimic_env(lift_file, horizon=80)  # RobomimicEnv.from_dataset
     assert env.obs_key_sizes == demos.metadata["obs_key_sizes"]
     assert env.observation_space.shape == demos.observations.shape[1:]
     # The env_args record robosuite's seed (the cube's size): the same start states as the demos.
@@ -288,6 +288,9 @@ def test_shipped_scripted_demonstrations():
 def test_collect_rejects_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="n_demos: expected >= 1, found 0"):
         collect_robomimic_demos("Lift", 0, str(tmp_path / "x.hdf5"))
+    with pytest.raises(FileNotFoundError, match=r"robomimic file not found: 'nope\.hdf5'"):
+        make_robomimic_env("nope.hdf5")
+    assert make_robomimic_env("Lift", horizon=3).horizon == 3
     with pytest.raises(ValueError, match="no scripted expert for 'NutAssemblySquare'"):
         ScriptedPickPolicy(RobomimicEnv("NutAssemblySquare", horizon=2))
     assert sb3_inril.envs.robomimic.ROBOMIMIC_TASKS is ROBOMIMIC_TASKS

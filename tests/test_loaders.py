@@ -123,7 +123,8 @@ def test_robomimic_errors(tmp_path):
     with pytest.raises(ValueError, match=r"unknown filter key 'test' .* expected one of \['train', 'valid'\]"):
         load_demonstrations(path, filter_key="test")
     with pytest.raises(
-        ValueError, match=r"observation keys \['robot0_joint_pos'\] not found .* available: \['agentview_image', 'object'"
+        ValueError,
+        match=r"observation keys \['robot0_joint_pos'\] not found .* available keys and sizes: \{'agentview_image': 192, 'object': 10,",
     ):
         load_demonstrations(path, obs_keys=["robot0_joint_pos", "object"])
     broken = str(tmp_path / "broken.hdf5")

@@ -2,7 +2,7 @@
 
 import gymnasium as gym
 
-from sb3_inril.envs.robomimic import ROBOMIMIC_TASKS
+from sb3_inril.envs.robomimic import ROBOMIMIC_TASKS, RobomimicEnv, make_robomimic_env
 
 
 def robomimic_env_id(task: str) -> str:
@@ -17,4 +17,4 @@ def register_robomimic_envs() -> None:
             gym.register(robomimic_env_id(task), entry_point="sb3_inril.envs.robomimic:RobomimicEnv", kwargs={"task": task})
 
 
-__all__ = ["ROBOMIMIC_TASKS", "register_robomimic_envs", "robomimic_env_id"]
+__all__ = ["ROBOMIMIC_TASKS", "RobomimicEnv", "make_robomimic_env", "register_robomimic_envs", "robomimic_env_id"]

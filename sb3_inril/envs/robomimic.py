@@ -18,6 +18,7 @@ import copy
 import inspect
 import json
 import logging
+import os
 from typing import Any
 
 import gymnasium as gym
@@ -336,3 +337,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def make_robomimic_env(task_or_dataset: str, **kwargs: Any) -> RobomimicEnv:
+    """
+    A robomimic env from a task name (``"Lift"``) or from a robomimic HDF5 file's ``env_args``.
+
+    :param task_or_dataset: a key of :data:`ROBOMIMIC_TASKS` (or another robosuite env name), or
+        the path of a ``.hdf5``/``.h5`` file (see :meth:`RobomimicEnv.from_dataset`)
+    :param kwargs: more :class:`RobomimicEnv` arguments
+    """
+    if str(task_or_dataset).lower().endswith((".hdf5", ".h5")):
+        if not os.path.exists(task_or_dataset):
+            raise FileNotFoundError(f"task_or_dataset: robomimic file not found: {task_or_dataset!r}")
+        return RobomimicEnv.from_dataset(task_or_dataset, **kwargs)
+    return RobomimicEnv(task_or_dataset, **kwargs)
