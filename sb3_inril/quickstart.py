@@ -148,7 +148,7 @@ def write_outputs(results: dict[str, Any], output_dir: str) -> None:
         writer = csv.writer(file)
         writer.writerow(["method", "timesteps", "eval_return_mean", "eval_return_std"])
         for method, run in results["runs"].items():
-            for steps, mean, std in run["curve"]:
+            for steps, mean, std, *_ in run["curve"]:  # (EvalCurve adds a success rate)
                 writer.writerow([method, steps, mean, std])
     import matplotlib
 
