@@ -18,7 +18,8 @@ instead of returns.
 Each (method, seed) run writes ``runs/<method>_s<seed>.json`` when it finishes; an interrupted
 comparison resumes by skipping finished runs. Runs go in parallel (``--jobs``, one torch thread
 each). Outputs: ``results.csv`` (every evaluation), ``summary.json`` / ``summary.md`` (per method:
-final score, lowest score relative to the BC start, environment steps to reach the threshold, each
+final score, mean score over the evaluations after the start, lowest score relative to the BC
+start, environment steps to reach the threshold, each
 with the mean over seeds and a 95% bootstrap confidence interval), ``curves.png``.
 
 Example::
@@ -186,11 +187,13 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str =
     summary: dict[str, Any] = {"metric": metric, "threshold": threshold, "methods": {}}
     for method in methods:
         method_runs = [run for run in runs if run["method"] == method]
-        final, dip, reach = [], [], []
+        final, dip, reach, mean_after_start = [], [], [], []
         for run in method_runs:
             returns = np.array([point[column] for point in run["curve"]])
             steps = np.array([point[0] for point in run["curve"]])
             final.append(returns[-1])
+            # Every evaluation after the start: less noisy than the last point alone.
+            mean_after_start.append(returns[1:].mean() if len(returns) > 1 else returns[0])
             dip.append(returns.min() - returns[0])
             above = np.flatnonzero(returns >= threshold)
             reach.append(steps[above[0]] if len(above) else np.inf)
@@ -198,6 +201,7 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str =
         summary["methods"][method] = {
             "n_seeds": len(method_runs),
             "final": bootstrap_ci(np.array(final)),
+            "mean_during_fine_tuning": bootstrap_ci(np.array(mean_after_start)),
             "collapse": bootstrap_ci(np.array(dip)),
             "steps_to_threshold": bootstrap_ci(np.array(reach)),
             "reached_threshold": f"{int(reached.sum())}/{len(reach)}",
@@ -225,13 +229,15 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
     name = label.removeprefix("evaluation ")
     digits = 1 if summary["metric"] == "return" else 2
     lines = [
-        f"| method | seeds | final {name} | lowest {name} minus BC start (collapse) | env steps to reach "
+        f"| method | seeds | final {name} | mean {name} over the evaluations after the start | "
+        f"lowest {name} minus BC start (collapse) | env steps to reach "
         f"{summary['threshold']:.{digits}f} | reached |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for method, stats in summary["methods"].items():
         lines.append(
-            f"| {method} | {stats['n_seeds']} | {cell(stats['final'], digits)} | {cell(stats['collapse'], digits)} | "
+            f"| {method} | {stats['n_seeds']} | {cell(stats['final'], digits)} | "
+            f"{cell(stats['mean_during_fine_tuning'], digits)} | {cell(stats['collapse'], digits)} | "
             f"{cell(stats['steps_to_threshold'], 0)} | {stats['reached_threshold']} |"
         )
     table = "\n".join(lines)
