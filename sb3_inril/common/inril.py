@@ -348,6 +348,7 @@ class InRILMixin:
 
     def _make_demo_buffer(self, source: Any) -> DemonstrationBuffer:
         preloaded = self._preloaded_demonstrations
+        env_layout = self._env_observation_layout()
         try:
             if preloaded is not None and preloaded.spec == source:
                 demonstrations = preloaded
@@ -361,11 +362,9 @@ class InRILMixin:
                 "demonstrations=PATH to load() to point at them, or demonstrations=None to load without them."
             ) from error
         except ValueError as error:
-            layout = self._env_observation_layout()
-            if layout is not None and "observation keys" in str(error):
-                raise ValueError(f"{error}; the env observes: {layout}") from error
+            if env_layout is not None and "observation keys" in str(error):
+                raise ValueError(f"{error}; the env observes: {env_layout}") from error
             raise
-        env_layout = self._env_observation_layout()
         demo_layout = demonstrations.metadata.get("obs_key_sizes")
         if env_layout is not None and demo_layout:
             check_observation_layout(demo_layout, env_layout, demonstrations.metadata.get("source", "demonstrations"))

@@ -215,7 +215,8 @@ class RobomimicEnv(gym.Env):
         self.env_args = {"env_name": task, "type": 1, "env_kwargs": _jsonable(kwargs)}
 
         raw = self.env.reset()
-        available = self._available_sizes(raw)
+        #: Every low-dimensional key this env can observe, with its size (robomimic's names).
+        self.available_key_sizes = available = self._available_sizes(raw)
         self.obs_keys = list(obs_keys) if obs_keys is not None else list(DEFAULT_OBS_KEYS.get(task, _SINGLE_ARM_KEYS))
         unknown = [key for key in self.obs_keys if key not in available]
         if unknown or not self.obs_keys:
@@ -279,7 +280,7 @@ class RobomimicEnv(gym.Env):
 
     def raw_observation(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Every low-dimensional observation under robomimic's key names (what a dataset stores)."""
-        return {key: np.asarray(self._value(raw, key), dtype=np.float64) for key in self._available_sizes(raw)}
+        return {key: np.asarray(self._value(raw, key), dtype=np.float64) for key in self.available_key_sizes}
 
     def _reseed(self, seed: int) -> None:
         # robosuite draws object placements and joint noise from env.rng and its samplers' rng.
