@@ -52,3 +52,21 @@ def test_bootstrap_interval():
     assert mean == 3.0 and 1.0 < low < 3.0 < high < 5.0
     assert bootstrap_ci(np.array([2.0, 2.0])) == (2.0, 2.0, 2.0)
     assert np.isnan(bootstrap_ci(np.array([np.inf]))[0])
+
+
+def test_summary_of_success_rates():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from compare import summarize
+
+    # (timesteps, mean return, return std, success rate)
+    runs = [
+        {"method": "rl", "seed": 0, "curve": [(0, 0.5, 0.5, 0.5), (10, 0.1, 0.3, 0.1), (20, 0.2, 0.4, 0.2)]},
+        {"method": "rl", "seed": 1, "curve": [(0, 0.7, 0.5, 0.7), (10, 0.3, 0.5, 0.3), (20, 0.0, 0.0, 0.0)]},
+    ]
+    stats = summarize(runs, threshold=0.6, metric="success")["methods"]["rl"]
+    assert stats["final"][0] == pytest.approx(0.1)
+    assert stats["mean_during_fine_tuning"][0] == pytest.approx((0.15 + 0.15) / 2)
+    assert stats["collapse"][0] == pytest.approx((-0.4 + -0.7) / 2)
+    assert stats["reached_threshold"] == "1/2"
+    returns = summarize([{**run, "curve": [(t, 10 * r, 0.0, s) for t, r, _, s in run["curve"]]} for run in runs], None)
+    assert returns["metric"] == "return" and returns["methods"]["rl"]["final"][0] == pytest.approx(1.0)

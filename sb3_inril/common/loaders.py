@@ -221,6 +221,11 @@ def _natural_key(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
+def _per_step_size(dataset: Any) -> int:
+    """Values per step of an HDF5 dataset shaped ``(steps, ...)``."""
+    return int(np.prod(dataset.shape[1:], dtype=int))
+
+
 def robomimic_obs_layout(path: str, demo: str | None = None) -> dict[str, int]:
     """The low-dimensional observation keys of a robomimic file (one vector per step) and their
     sizes, sorted by name: the default order in which :func:`load_demonstrations` concatenates them."""
@@ -230,12 +235,7 @@ def robomimic_obs_layout(path: str, demo: str | None = None) -> dict[str, int]:
             raise ValueError(f"demonstrations: {path!r} has no demonstration in a 'data' group (robomimic's layout)")
         demos = sorted(file["data"].keys(), key=_natural_key)
         group = file["data"][demo or demos[0]]["obs"]
-        return {key: int(np.prod(group[key].shape[1:], dtype=int)) for key in sorted(group.keys()) if group[key].ndim <= 2}
-
-
-def robomimic_low_dim_keys(path: str, demo: str | None = None) -> list[str]:
-    """The low-dimensional observation keys of a robomimic file (one vector per step), sorted by name."""
-    return list(robomimic_obs_layout(path, demo))
+        return {key: _per_step_size(group[key]) for key in sorted(group.keys()) if group[key].ndim <= 2}
 
 
 def read_robomimic_env_args(path: str) -> dict[str, Any]:
@@ -283,8 +283,7 @@ def _load_robomimic(path: str, obs_keys: list[str] | None = None, filter_key: st
         )
         unknown = [key for key in keys if key not in available]
         if unknown or not keys:
-            first = data[demos[0]]["obs"]
-            sizes = {key: int(np.prod(first[key].shape[1:], dtype=int)) for key in available}
+            sizes = {key: _per_step_size(data[demos[0]]["obs"][key]) for key in available}
             raise ValueError(
                 f"demonstrations: observation keys {unknown or keys} not found in {path!r}, available keys and sizes: {sizes}"
             )

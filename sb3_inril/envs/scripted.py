@@ -130,7 +130,7 @@ def collect_robomimic_demos(
     :param seed: robosuite builds the model with it (recorded in ``env_args``), episode ``i`` is
         reset with ``seed + i``, the noise is seeded with it: the same call writes the same file
     :param noise_std: noise on the expert's motion command
-    :param horizon: steps per episode (default: robomimic's for the task)
+    :param horizon: steps per episode (default: robomimic's for the task; the one used is recorded)
     :param keep_failures: also write episodes that did not succeed (by default they are dropped)
     :param valid_fraction: fraction of the demos in ``mask/valid`` (the rest in ``mask/train``)
     :param max_attempts: give up after this many episodes (default ``4 * n_demos``)
@@ -158,7 +158,7 @@ def collect_robomimic_demos(
         policy.reset()
         raw = env._last_raw
         steps: dict[str, list] = {"obs": [], "next_obs": [], "actions": [], "rewards": [], "states": []}
-        model_file = env.model_xml()
+        model_file = env.model_xml() if include_model_file else None
         success = False
         for _ in range(env.horizon):
             action = policy(raw)
@@ -178,7 +178,7 @@ def collect_robomimic_demos(
             bar.update(1)
         bar.set_postfix(success_rate=f"{np.mean(successes):.2f}")
     bar.close()
-    env_args = env.env_args
+    env_args, env_horizon = env.env_args, env.horizon
     env.close()
     if not episodes:
         raise RuntimeError(f"the scripted expert succeeded in none of {len(successes)} {task} episodes")
@@ -189,7 +189,7 @@ def collect_robomimic_demos(
         "task": task,
         "seed": seed,
         "noise_std": noise_std,
-        "horizon": horizon,
+        "horizon": env_horizon,
         "keep_failures": keep_failures,
         "n_demos": len(episodes),
         "n_attempts": len(successes),
