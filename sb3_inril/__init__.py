@@ -1,6 +1,6 @@
 import os
 
-from sb3_inril.common.demonstrations import DemonstrationBuffer
+from sb3_inril.common.demo_buffer import DemonstrationBuffer
 from sb3_inril.common.loaders import Demonstrations, load_demonstrations, save_demonstrations
 from sb3_inril.envs import register_robomimic_envs
 from sb3_inril.ppo import InRILPPO

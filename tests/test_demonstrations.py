@@ -7,7 +7,9 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from sb3_inril.common.demonstrations import DemonstrationBuffer, to_demonstration_arrays, validate_demonstrations
+from sb3_inril import load_demonstrations
+from sb3_inril.common.demo_buffer import DemonstrationBuffer
+from sb3_inril.common.demonstrations import as_demonstrations, validate_demonstrations
 
 OBS_SPACE = spaces.Box(-np.inf, np.inf, (3,), np.float32)
 ACT_SPACE = spaces.Box(-2.0, 2.0, (1,), np.float32)
@@ -76,12 +78,12 @@ def test_bad_sources(tmp_path):
 def test_discrete_actions():
     space = spaces.Discrete(3)
     obs = np.zeros((4, 3), np.float32)
-    arrays = validate_demonstrations(to_demonstration_arrays({"obs": obs, "acts": np.array([0, 1, 2, 1])}), OBS_SPACE, space)
-    assert arrays.actions.dtype == np.int64
-    with pytest.raises(ValueError, match=r"'acts' has 1 values outside Discrete\(3\).*row 2: 3"):
-        validate_demonstrations(to_demonstration_arrays({"obs": obs, "acts": np.array([0, 1, 3, 1])}), OBS_SPACE, space)
+    _, actions = validate_demonstrations(as_demonstrations({"obs": obs, "acts": np.array([0, 1, 2, 1])}), OBS_SPACE, space)
+    assert actions.dtype == np.int64
+    with pytest.raises(ValueError, match=r"'acts' has 1 rows with values outside Discrete\(3\).*row 2: 3"):
+        validate_demonstrations(as_demonstrations({"obs": obs, "acts": np.array([0, 1, 3, 1])}), OBS_SPACE, space)
     with pytest.raises(ValueError, match="non-integer"):
-        validate_demonstrations(to_demonstration_arrays({"obs": obs, "acts": np.array([0, 1.5, 2, 1])}), OBS_SPACE, space)
+        validate_demonstrations(as_demonstrations({"obs": obs, "acts": np.array([0, 1.5, 2, 1])}), OBS_SPACE, space)
 
 
 def test_imitation_objects_and_npz_give_the_same_data(tmp_path, pendulum_demos):
@@ -103,7 +105,8 @@ def test_imitation_objects_and_npz_give_the_same_data(tmp_path, pendulum_demos):
         for i in range(0, n, 50)
     ]
     np.savez(tmp_path / "d.npz", **pendulum_demos)
-    results = [to_demonstration_arrays(s) for s in (transitions, trajectories, pendulum_demos, str(tmp_path / "d.npz"))]
+    results = [as_demonstrations(s) for s in (transitions, trajectories, pendulum_demos)]
+    results.append(load_demonstrations(str(tmp_path / "d.npz")))
     for result in results:
         np.testing.assert_array_equal(result.observations, obs)
         np.testing.assert_array_equal(result.actions, acts)
@@ -111,7 +114,7 @@ def test_imitation_objects_and_npz_give_the_same_data(tmp_path, pendulum_demos):
     # imitation refuses such a Trajectory itself; a look-alike object reaches our check.
     bad = [SimpleNamespace(obs=obs[:50], acts=acts[:50])]
     with pytest.raises(ValueError, match=r"trajectory 0 field 'obs' has length 50, expected len\(acts\) \+ 1 = 51"):
-        to_demonstration_arrays(bad)
+        as_demonstrations(bad)
 
 
 def test_split_holds_out_whole_episodes(pendulum_demos):

@@ -129,18 +129,24 @@ def test_il_gradient_is_the_bc_gradient(pendulum_env, pendulum_demos):
 
 def test_bad_arguments(pendulum_env, pendulum_demos):
     cases = [
-        (dict(il_interval=0), "il_interval: expected a positive int or None, found 0"),
-        (dict(il_interval=2.5), "il_interval: expected a positive int or None, found 2.5"),
-        (dict(il_steps=0), "il_steps: expected a positive int, found 0"),
-        (dict(il_batch_size=-1), "il_batch_size"),
-        (dict(il_loss="kl"), "il_loss: expected one of ('nll', 'mse'), found 'kl'"),
-        (dict(il_interval_unit="epoch"), "il_interval_unit"),
-        (dict(il_learning_rate=0.0), "il_learning_rate"),
-        (dict(il_max_grad_norm=-1.0), "il_max_grad_norm"),
-        (dict(demo_val_fraction=1.0), "demo_val_fraction: expected a value in [0, 1), found 1.0"),
+        (dict(il_interval=0), ValueError, "il_interval: expected a positive int or None, found 0"),
+        (dict(il_interval=2.5), TypeError, "il_interval: expected a positive int or None, found float 2.5"),
+        (dict(il_steps=0), ValueError, "il_steps: expected a positive int, found 0"),
+        (dict(il_batch_size=-1), ValueError, "il_batch_size"),
+        (dict(il_loss="kl"), ValueError, "il_loss: expected one of ('nll', 'mse'), found 'kl'"),
+        (dict(il_interval_unit="epoch"), ValueError, "il_interval_unit"),
+        (dict(il_learning_rate=0.0), ValueError, "il_learning_rate: expected a finite value in (0.0, inf), found 0.0"),
+        (dict(il_learning_rate="1e-3"), TypeError, "il_learning_rate: expected a number, found str '1e-3'"),
+        (dict(il_learning_rate=float("nan")), ValueError, "il_learning_rate"),
+        (dict(il_max_grad_norm=-1.0), ValueError, "il_max_grad_norm"),
+        (dict(demo_val_fraction=1.0), ValueError, "demo_val_fraction: expected a finite value in [0.0, 1.0), found 1.0"),
+        (dict(demo_val_fraction="0.1"), TypeError, "demo_val_fraction: expected a number, found str '0.1'"),
+        (dict(il_share_optimizer="yes"), TypeError, "il_share_optimizer: expected a bool"),
+        (dict(critic_warmup_steps=1.5), TypeError, "critic_warmup_steps"),
+        (dict(pretrain_kwargs=[1]), TypeError, "pretrain_kwargs: expected a dict"),
     ]
-    for kwargs, message in cases:
-        with pytest.raises(ValueError) as error:
+    for kwargs, exception, message in cases:
+        with pytest.raises(exception) as error:
             InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, **kwargs)
         assert message in str(error.value)
     with pytest.raises(ValueError, match="'mse' needs a Box action space, found Discrete"):
@@ -149,14 +155,14 @@ def test_bad_arguments(pendulum_env, pendulum_demos):
         InRILPPO("MlpPolicy", pendulum_env, demonstrations={"obs": np.zeros((5, 4)), "acts": np.zeros((5, 1))})
 
 
-def test_learn_without_demonstrations_fails_before_training(pendulum_env):
-    model = InRILPPO("MlpPolicy", pendulum_env, il_interval=5, **SMALL)
-    with pytest.raises(ValueError, match="il_interval=5 needs demonstrations, found None"):
-        model.learn(64)
-    assert model.num_timesteps == 0
+def test_without_demonstrations_it_is_the_parent_with_a_warning(pendulum_env):
+    with pytest.warns(UserWarning, match="no demonstrations, so no IL step is taken: this is plain PPO"):
+        model = InRILPPO("MlpPolicy", pendulum_env, il_interval=5, **SMALL)
+    model.learn(64)
+    assert model._n_rl_updates == 8 and model._n_il_updates == 0
     with pytest.raises(ValueError, match=r"pretrain\(\) needs demonstrations"):
         model.pretrain()
-    InRILPPO("MlpPolicy", pendulum_env, il_interval=None, **SMALL).learn(64)  # plain PPO needs none
+    assert model.num_timesteps == 64
 
 
 def test_discrete_actions(pendulum_demos):
@@ -228,15 +234,19 @@ def test_in_memory_demonstrations_are_not_saved(tmp_path, pendulum_env, pendulum
     loaded = InRILPPO.load(tmp_path / "model", env=pendulum_env)
     assert loaded.demonstrations is None and loaded.demo_buffer is None
     with pytest.raises(ValueError, match="needs demonstrations"):
-        loaded.learn(64)
+        loaded.pretrain()
     loaded = InRILPPO.load(tmp_path / "model", env=pendulum_env, demonstrations=pendulum_demos)
     loaded.learn(64)
     # A recorded path that vanished: a clear error, and a way out.
     model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=demos_npz, **SMALL)
     model.save(tmp_path / "model2")
     os.remove(demos_npz)
+    with pytest.warns(UserWarning, match="is gone"):
+        loaded = InRILPPO.load(tmp_path / "model2", env=pendulum_env)  # inference needs no demonstrations
+    loaded.predict(np.zeros(3, np.float32))
     with pytest.raises(FileNotFoundError, match="pass demonstrations=PATH to load"):
-        InRILPPO.load(tmp_path / "model2", env=pendulum_env)
+        loaded.learn(64)
+    assert loaded.num_timesteps == 0
     assert InRILPPO.load(tmp_path / "model2", env=pendulum_env, demonstrations=None).demo_buffer is None
 
 

@@ -1,4 +1,5 @@
-from sb3_inril.common.demonstrations import DemonstrationBuffer, to_demonstration_arrays, validate_demonstrations
+from sb3_inril.common.demo_buffer import DemonstrationBuffer
+from sb3_inril.common.demonstrations import Demonstrations, as_demonstrations, validate_demonstrations
 from sb3_inril.common.inril import InRILMixin
 
-__all__ = ["DemonstrationBuffer", "InRILMixin", "to_demonstration_arrays", "validate_demonstrations"]
+__all__ = ["DemonstrationBuffer", "Demonstrations", "InRILMixin", "as_demonstrations", "validate_demonstrations"]

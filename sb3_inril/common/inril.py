@@ -9,9 +9,13 @@ actor, and how its actor scores a demonstration action (the ``_il_*`` methods be
 """
 
 import copy
+import hashlib
 import inspect
+import math
 import os
 import time
+import warnings
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -20,18 +24,15 @@ from gymnasium import spaces
 from stable_baselines3.common import utils
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
+from stable_baselines3.common.vec_env import VecTransposeImage, unwrap_vec_wrapper
 from tqdm.auto import tqdm
 
-from sb3_inril.common.demonstrations import DemonstrationBatch, DemonstrationBuffer, DemonstrationSource
-from sb3_inril.common.loaders import (
-    Demonstrations,
-    DemonstrationSpec,
-    check_observation_layout,
-    detect_format,
-    load_demonstrations,
-)
+from sb3_inril.common.demo_buffer import DemonstrationBatch, DemonstrationBuffer, TensorObservations
+from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
+from sb3_inril.common.loaders import check_observation_layout, detect_format, load_demonstrations
 from sb3_inril.common.residual import ResidualPolicyMixin
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 
@@ -45,9 +46,64 @@ MAX_DIAGNOSTIC_BATCH = 2048
 def _check_positive_int(name: str, value: Any, allow_none: bool) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        expected = "a positive int or None" if allow_none else "a positive int"
+    expected = "a positive int or None" if allow_none else "a positive int"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected {expected}, found {type(value).__name__} {value!r}")
+    if value < 1:
         raise ValueError(f"{name}: expected {expected}, found {value!r}")
+
+
+def _check_float(
+    name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False, high_open: bool = False
+) -> float:
+    """A real number in a range, or a ``TypeError``/``ValueError`` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a number, found {type(value).__name__} {value!r}")
+    value = float(value)
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (math.isfinite(value) and above and below):
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open or high == math.inf else ']'}"
+        raise ValueError(f"{name}: expected a finite value in {interval}, found {value!r}")
+    return value
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, found {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _check_rate(name: str, value: Any) -> None:
+    """A learning rate: a positive finite number or a schedule (a callable)."""
+    if value is None or callable(value):
+        return
+    _check_float(name, value, 0.0, low_open=True)
+
+
+def file_fingerprint(path: str) -> dict[str, Any]:
+    """Size and SHA-256 of a file, or of every file of a directory (sorted by relative path)."""
+    digest, size = hashlib.sha256(), 0
+    files = [path]
+    if os.path.isdir(path):
+        files = sorted(os.path.join(root, name) for root, _, names in os.walk(path) for name in names)
+    for name in files:
+        if os.path.isdir(path):
+            digest.update(os.path.relpath(name, path).encode())
+        with open(name, "rb") as file:
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    return {"size": size, "sha256": digest.hexdigest()}
+
+
+def demonstrations_env_id(metadata: dict[str, Any]) -> str | None:
+    """The env id demonstrations were recorded on, when their metadata says (collection scripts, Minari)."""
+    collection = metadata.get("collection")
+    if isinstance(collection, dict) and isinstance(collection.get("env"), str):
+        return collection["env"]
+    env_id = metadata.get("env_id")
+    return env_id if isinstance(env_id, str) else None
 
 
 class InRILMixin:
@@ -57,8 +113,11 @@ class InRILMixin:
     :param demonstrations: expert demonstrations: what :func:`sb3_inril.load_demonstrations`
         returns, a path it reads (``.npz``, robomimic ``.hdf5``, imitation dataset directory or
         ``.pkl``, Minari dataset path or id), a dict of arrays, imitation's ``Transitions`` or a
-        sequence of imitation ``Trajectory`` objects. Paths (and how a file was read) are recorded
-        in the saved model and re-attached on ``load``; in-memory data is not saved.
+        sequence of imitation ``Trajectory`` objects; for a ``spaces.Dict`` observation space, the
+        observations are a dict of arrays per key. Paths (how a file was read, and a fingerprint of
+        it) are recorded in the saved model and re-attached on ``load``, read when ``learn`` or
+        ``pretrain`` first needs them; in-memory data is not saved. Without demonstrations the
+        algorithm is its plain SB3 parent (with a warning) until ``set_demonstrations`` is called.
     :param il_interval: ``m``, the number of RL gradient steps between two IL injections.
         ``None`` turns interleaving off (the algorithm is then its plain SB3 parent).
         ``"adaptive"`` (or an :class:`sb3_inril.common.surgery.AdaptiveInterval`) lets the measured
@@ -66,7 +125,8 @@ class InRILMixin:
     :param il_steps: ``k``, the number of IL gradient steps per injection
     :param il_batch_size: demonstrations per IL minibatch (default: the RL batch size)
     :param il_learning_rate: learning rate of the IL optimizer, float or schedule of the remaining
-        progress (default: the RL learning rate)
+        progress (default: the RL learning-rate schedule ``lr_schedule``, followed also when it is
+        replaced after construction)
     :param il_loss: ``"nll"`` (negative log-likelihood of the demo action under the policy's action
         distribution) or ``"mse"`` (squared error of the deterministic action)
     :param il_interval_unit: what ``il_interval`` counts: ``"gradient_step"`` (optimizer steps of the
@@ -87,6 +147,11 @@ class InRILMixin:
         only RL trains (see :mod:`sb3_inril.common.residual`); None: no separation
     :param surgery_kwargs: options of the gradient surgery (``project``, ``when``, ``granularity``,
         ``reference``, ``ema_decay``)
+    :param il_trains_shared_features: when the actor shares its features extractor with the
+        critic (PPO's default, SAC/TQC with ``share_features_extractor=True``), IL steps update that
+        extractor too, as the actor's RL loss does; this moves the critic's input features but never
+        the critic's own layers. False: IL leaves a shared extractor alone (IL then trains only the
+        actor's own layers). Actors with their own extractor are always trained whole.
     :param pretrain_kwargs: when given, the first ``learn()`` starts with ``pretrain(**pretrain_kwargs)``
         (once: a loaded model that was pre-trained does not pre-train again); this is how BC
         pre-training is configured from an rl-zoo YAML file
@@ -121,10 +186,13 @@ class InRILMixin:
         il_squash_margin: float = 1e-3,
         gradient_separation: Literal["surgery", "residual"] | None = None,
         surgery_kwargs: dict[str, Any] | None = None,
+        il_trains_shared_features: bool = True,
         pretrain_kwargs: dict[str, Any] | None = None,
         _init_setup_model: bool = True,
         **kwargs: Any,
     ) -> None:
+        if gradient_separation not in SEPARATIONS:
+            raise ValueError(f"gradient_separation: expected one of {SEPARATIONS}, found {gradient_separation!r}")
         if gradient_separation == "residual":
             policy = self._residual_policy(policy)
         # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
@@ -140,8 +208,6 @@ class InRILMixin:
                     f"il_interval: expected a positive int, 'adaptive', an AdaptiveInterval or None, found {il_interval!r}"
                 )
             _check_positive_int("il_interval", il_interval, allow_none=True)
-        if gradient_separation not in SEPARATIONS:
-            raise ValueError(f"gradient_separation: expected one of {SEPARATIONS}, found {gradient_separation!r}")
         if surgery_kwargs is not None and gradient_separation != "surgery":
             raise ValueError(
                 f"surgery_kwargs: only used with gradient_separation='surgery', found gradient_separation={gradient_separation!r}"
@@ -154,20 +220,23 @@ class InRILMixin:
             raise ValueError(f"il_loss: expected one of {IL_LOSSES}, found {il_loss!r}")
         if il_interval_unit not in IL_INTERVAL_UNITS:
             raise ValueError(f"il_interval_unit: expected one of {IL_INTERVAL_UNITS}, found {il_interval_unit!r}")
-        if il_max_grad_norm is not None and not il_max_grad_norm > 0:
-            raise ValueError(f"il_max_grad_norm: expected a positive float or None, found {il_max_grad_norm!r}")
-        if isinstance(il_learning_rate, (int, float)) and not il_learning_rate > 0:
-            raise ValueError(f"il_learning_rate: expected a positive float or a schedule, found {il_learning_rate!r}")
-        if not 0.0 <= demo_val_fraction < 1.0:
-            raise ValueError(f"demo_val_fraction: expected a value in [0, 1), found {demo_val_fraction!r}")
-        if not 0.0 < il_squash_margin < 1.0:
-            raise ValueError(f"il_squash_margin: expected a value in (0, 1), found {il_squash_margin!r}")
-        if (
-            isinstance(critic_warmup_steps, bool)
-            or not isinstance(critic_warmup_steps, (int, np.integer))
-            or critic_warmup_steps < 0
-        ):
+        if il_max_grad_norm is not None:
+            _check_float("il_max_grad_norm", il_max_grad_norm, 0.0, low_open=True)
+        _check_rate("il_learning_rate", il_learning_rate)
+        _check_float("demo_val_fraction", demo_val_fraction, 0.0, 1.0, high_open=True)
+        _check_float("il_squash_margin", il_squash_margin, 0.0, 1.0, low_open=True, high_open=True)
+        _check_bool("il_share_optimizer", il_share_optimizer)
+        _check_bool("il_trains_shared_features", il_trains_shared_features)
+        if isinstance(critic_warmup_steps, bool) or not isinstance(critic_warmup_steps, (int, np.integer)):
+            raise TypeError(
+                f"critic_warmup_steps: expected an int >= 0, found {type(critic_warmup_steps).__name__} {critic_warmup_steps!r}"
+            )
+        if critic_warmup_steps < 0:
             raise ValueError(f"critic_warmup_steps: expected an int >= 0, found {critic_warmup_steps!r}")
+        if pretrain_kwargs is not None and not isinstance(pretrain_kwargs, dict):
+            raise TypeError(f"pretrain_kwargs: expected a dict or None, found {type(pretrain_kwargs).__name__}")
+        if surgery_kwargs is not None and not isinstance(surgery_kwargs, dict):
+            raise TypeError(f"surgery_kwargs: expected a dict or None, found {type(surgery_kwargs).__name__}")
         self._preloaded_demonstrations: Demonstrations | None = None
         self.demonstrations = self._recordable(demonstrations)
         self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)
@@ -183,6 +252,7 @@ class InRILMixin:
         self.il_squash_margin = il_squash_margin
         self.gradient_separation = gradient_separation
         self.surgery_kwargs = surgery_kwargs
+        self.il_trains_shared_features = bool(il_trains_shared_features)
         if pretrain_kwargs is not None:
             unknown = sorted(set(pretrain_kwargs) - PRETRAIN_ARGUMENTS)
             if unknown:
@@ -194,8 +264,17 @@ class InRILMixin:
         self._n_il_updates = 0
         self._rl_units_since_il = 0
         self._n_warmup_steps_done = 0
+        self._demonstrations_fingerprint: dict[str, Any] | None = None
         if _init_setup_model:
             self._setup_model()
+            # Demonstrations given to the constructor are read and validated now, before any training.
+            self.demo_buffer  # noqa: B018
+            if self.demonstrations is None and self.il_interval is not None:
+                warnings.warn(
+                    f"{type(self).__name__}: no demonstrations, so no IL step is taken: this is plain "
+                    f"{self._parent_name()} until set_demonstrations(...) is called (pass demonstrations=... to interleave)",
+                    stacklevel=2,
+                )
 
     @classmethod
     def _residual_policy(cls, policy: str | type[BasePolicy]) -> str | type[BasePolicy]:
@@ -225,25 +304,42 @@ class InRILMixin:
         actor = getattr(self, "actor", None)
         return actor.optimizer if actor is not None else self.policy.optimizer
 
-    def _il_parameters(self) -> list[th.nn.Parameter]:
-        """The actor's parameters (a residual policy's base): the only ones IL updates."""
-        if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.base_parameters()
+    def _shared_features_extractor(self) -> th.nn.Module | None:
+        """The actor's features extractor when the critic uses it too (and it has parameters), else None."""
+        if not getattr(self.policy, "share_features_extractor", False):
+            return None
         if isinstance(self.policy, ActorCriticPolicy):
+            extractor = self.policy.pi_features_extractor
+        else:
+            extractor = getattr(getattr(self, "actor", None), "features_extractor", None)
+        return extractor if extractor is not None and any(True for _ in extractor.parameters()) else None
+
+    def _actor_parameters(self) -> list[th.nn.Parameter]:
+        """The actor's parameters (a residual policy's base), its features extractor included."""
+        if isinstance(self.policy, ResidualPolicyMixin):
+            params = {id(param): param for param in self.policy.base_parameters()}
+        elif isinstance(self.policy, ActorCriticPolicy):
             modules = [self.policy.pi_features_extractor, self.policy.mlp_extractor.policy_net, self.policy.action_net]
             params = {id(param): param for module in modules for param in module.parameters()}
             log_std = getattr(self.policy, "log_std", None)
             if isinstance(log_std, th.nn.Parameter):
                 params[id(log_std)] = log_std
-            return list(params.values())
-        return list(self.actor.parameters())  # type: ignore[attr-defined]
+        else:
+            params = {id(param): param for param in self.actor.parameters()}  # type: ignore[attr-defined]
+        return list(params.values())
+
+    def _il_parameters(self) -> list[th.nn.Parameter]:
+        """The parameters IL updates: the actor's, less a shared extractor if ``il_trains_shared_features`` is False."""
+        shared = self._shared_features_extractor()
+        excluded = set() if shared is None or self.il_trains_shared_features else {id(p) for p in shared.parameters()}
+        return [param for param in self._actor_parameters() if id(param) not in excluded]
 
     def _rl_actor_parameters(self) -> list[th.nn.Parameter]:
         """The actor's parameters that the RL optimizer updates (held during the critic warm-up)."""
         if isinstance(self.policy, ResidualPolicyMixin):
             return self.policy.residual_parameters()
         if isinstance(self.policy, ActorCriticPolicy):
-            return self._il_parameters()
+            return self._actor_parameters()
         return [param for group in self._il_rl_optimizer().param_groups for param in group["params"]]
 
     def _il_frozen_during_warmup(self) -> list[th.optim.Optimizer]:
@@ -267,12 +363,14 @@ class InRILMixin:
         return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
 
     def _il_transform_actions(self, actions: np.ndarray) -> np.ndarray:
-        """Env actions to the policy's action space: squashing policies act in [-1, 1]."""
+        """Validated (flattened) env actions to the policy's action space: squashing policies act in [-1, 1]."""
         if not (self.policy.squash_output and isinstance(self.action_space, spaces.Box)):
             return actions
+        low, high = self.action_space.low.reshape(-1), self.action_space.high.reshape(-1)
+        scaled = 2.0 * ((actions - low) / (high - low)) - 1.0  # SB3's scale_action, on flattened actions
         # Keep demo actions off the tanh asymptotes, where the NLL and its gradient blow up.
         bound = 1.0 - self.il_squash_margin
-        return np.clip(self.policy.scale_action(actions), -bound, bound)
+        return np.clip(scaled, -bound, bound)
 
     # ------------------------------------------------------------------------------------------
     # Set-up, saving
@@ -294,15 +392,12 @@ class InRILMixin:
         if self.is_residual:
             self.gradient_separation = "residual"
         self.il_batch_size = self.il_batch_size or getattr(self, "batch_size", 64)
-        self.il_lr_schedule = FloatSchedule(self.il_learning_rate if self.il_learning_rate is not None else self.learning_rate)
-        self.demo_buffer: DemonstrationBuffer | None = None
-        if self.demonstrations is not None:
-            self.demo_buffer = self._make_demo_buffer(self.demonstrations)
+        # A path given to load(demonstrations=PATH) is recorded like one given to the constructor.
+        self.demonstrations = self._recordable(self.demonstrations)
+        self._demo_buffer: DemonstrationBuffer | None = None
         # The reference for ``train/policy_drift``: the policy at the end of pre-training (or at
-        # creation). Copied before any hook is registered, so the copy carries none.
-        self.pretrained_policy = copy.deepcopy(self.policy)
-        self.pretrained_policy.set_training_mode(False)
-        self.pretrained_policy.requires_grad_(False)
+        # creation), made before any hook is registered, so it carries none.
+        self.pretrained_policy = self._copy_policy()
         self._il_params = self._il_parameters()
         if self.il_share_optimizer:
             self.il_optimizer = self._il_rl_optimizer()
@@ -323,6 +418,29 @@ class InRILMixin:
         self._il_loss_sum = th.zeros((), device=self.device)
         self._il_loss_count = 0
 
+    def _copy_policy(self) -> BasePolicy:
+        """
+        A frozen copy of the policy, rebuilt from its constructor parameters (as SB3's policy
+        ``load`` does) rather than deep-copied: gSDE's exploration matrices are not graph leaves and
+        can not be deep-copied. The construction draws no number from the global RNGs (forked),
+        so that a model with IL off stays its parent bit for bit.
+        """
+        devices = [self.device] if self.device.type == "cuda" else []
+        with th.random.fork_rng(devices=devices):
+            reference = type(self.policy)(**self.policy._get_constructor_parameters())  # type: ignore[arg-type]
+        reference.load_state_dict(self.policy.state_dict())
+        reference.to(self.device)
+        reference.set_training_mode(False)
+        reference.requires_grad_(False)
+        return reference
+
+    @property
+    def il_lr_schedule(self) -> Schedule:
+        """The IL learning-rate schedule: ``il_learning_rate``'s, or the RL one in force now."""
+        if self.il_learning_rate is None:
+            return self.lr_schedule  # type: ignore[attr-defined]
+        return FloatSchedule(self.il_learning_rate)
+
     def _recordable(self, demonstrations: Any) -> Any:
         """What the model keeps (and saves) of a demonstration source: a path, a spec, or the data."""
         if isinstance(demonstrations, Demonstrations) and demonstrations.spec is not None:
@@ -332,12 +450,35 @@ class InRILMixin:
         if isinstance(demonstrations, (str, os.PathLike)) and os.path.exists(demonstrations):
             # An absolute path survives a change of working directory.
             path = os.path.abspath(os.fspath(demonstrations))
-            layout = self._env_observation_layout()
-            if layout is not None and detect_format(path) == "robomimic":
-                # A robomimic file is read with the env's observation keys, in the env's order.
-                return DemonstrationSpec(path, {"obs_keys": list(layout)})
+            if detect_format(path) == "robomimic":
+                return DemonstrationSpec(path, self._robomimic_read_options())
             return path
         return demonstrations
+
+    def _env_observation_space(self) -> spaces.Space:
+        """The observation space as the env returns observations (before SB3 transposes images)."""
+        env = getattr(self, "env", None)
+        transposer = unwrap_vec_wrapper(env, VecTransposeImage) if env is not None else None
+        if isinstance(transposer, VecTransposeImage) and not transposer.skip:
+            return transposer.venv.observation_space
+        return self.observation_space
+
+    def _observation_transform(self) -> Callable[[TensorObservations], TensorObservations] | None:
+        """SB3's channel-last to channel-first transposition of image observations, per minibatch."""
+        env_space = self._env_observation_space()
+        if env_space is self.observation_space:
+            return None
+
+        def channels_first(observations: TensorObservations) -> TensorObservations:
+            if isinstance(observations, dict):
+                transposed = dict(observations)
+                for key, space in env_space.spaces.items():  # type: ignore[attr-defined]
+                    if is_image_space(space) and space.shape != self.observation_space[key].shape:  # type: ignore[index]
+                        transposed[key] = observations[key].permute(0, 3, 1, 2)
+                return transposed
+            return observations.permute(0, 3, 1, 2)
+
+        return channels_first
 
     def _env_observation_layout(self) -> dict[str, int] | None:
         """The env's observation keys and sizes (``obs_key_sizes`` of a robomimic env), if it has them."""
@@ -345,6 +486,35 @@ class InRILMixin:
         if env is None or not env.has_attr("obs_key_sizes"):
             return None
         return dict(env.get_attr("obs_key_sizes", indices=[0])[0])
+
+    def _robomimic_read_options(self) -> dict[str, Any]:
+        """How a robomimic file is read for this env: its keys, in its order, flat or as a dict."""
+        options: dict[str, Any] = {}
+        layout = self._env_observation_layout()
+        env_space = self._env_observation_space()
+        if isinstance(env_space, spaces.Dict):
+            options = {"obs_keys": list(env_space.spaces), "observation_format": "dict"}
+        elif layout is not None:
+            options = {"obs_keys": list(layout)}
+        return options
+
+    def _env_id(self) -> str | None:
+        env = getattr(self, "env", None)
+        if env is None:
+            return None
+        try:
+            spec = env.get_attr("spec", indices=[0])[0]
+        except Exception:  # an env without a spec attribute
+            return None
+        return getattr(spec, "id", None)
+
+    @property
+    def demo_buffer(self) -> DemonstrationBuffer | None:
+        """The demonstrations, read and validated when first needed (a loaded model reads them only
+        when ``learn``/``pretrain`` needs them, so that inference never does)."""
+        if self._demo_buffer is None and self.demonstrations is not None:
+            self._demo_buffer = self._make_demo_buffer(self.demonstrations)
+        return self._demo_buffer
 
     def _make_demo_buffer(self, source: Any) -> DemonstrationBuffer:
         preloaded = self._preloaded_demonstrations
@@ -359,7 +529,7 @@ class InRILMixin:
         except FileNotFoundError as error:
             raise FileNotFoundError(
                 f"{error}. A loaded model re-attaches the demonstrations recorded when it was saved: pass "
-                "demonstrations=PATH to load() to point at them, or demonstrations=None to load without them."
+                "demonstrations=PATH to load() (or call set_demonstrations(PATH)) to point at them."
             ) from error
         except ValueError as error:
             if env_layout is not None and "observation keys" in str(error):
@@ -368,41 +538,126 @@ class InRILMixin:
         demo_layout = demonstrations.metadata.get("obs_key_sizes")
         if env_layout is not None and demo_layout:
             check_observation_layout(demo_layout, env_layout, demonstrations.metadata.get("source", "demonstrations"))
+        recorded_env, env_id = demonstrations_env_id(demonstrations.metadata), self._env_id()
+        if recorded_env is not None and env_id is not None and recorded_env != env_id:
+            warnings.warn(
+                f"demonstrations: {demonstrations.metadata.get('source', 'the demonstrations')} were recorded on "
+                f"{recorded_env!r}, the model's env is {env_id!r}",
+                stacklevel=3,
+            )
         self._preloaded_demonstrations = None  # the buffer holds the data now
         try:
             return DemonstrationBuffer(
-                demonstrations.arrays(),
-                self.observation_space,
+                demonstrations,
+                self._env_observation_space(),
                 self.action_space,
                 device=self.device,
                 val_fraction=self.demo_val_fraction,
                 seed=self.seed,
                 action_transform=self._il_transform_actions,
                 vec_normalize_getter=self.get_vec_normalize_env,  # type: ignore[attr-defined]
+                observation_transform=self._observation_transform(),
+                min_train_pairs=self.il_batch_size,  # type: ignore[arg-type]
             )
         except ValueError as error:
             layout = demonstrations.describe_observation()
-            if layout and "'obs'" in str(error):
+            if layout and "'obs" in str(error):
                 raise ValueError(f"{error}; the demonstrations' observation keys and sizes: {layout}") from error
             raise
 
     def set_demonstrations(self, demonstrations: DemonstrationSource | None) -> None:
         """
-        Attach (or detach, with None) demonstrations, validated against the model's spaces.
+        Attach (or detach, with None) demonstrations, read and validated against the model's spaces now.
 
         :param demonstrations: see the class docstring
         """
         recordable = self._recordable(demonstrations)
-        self.demo_buffer = None if recordable is None else self._make_demo_buffer(recordable)
+        self._demo_buffer = None if recordable is None else self._make_demo_buffer(recordable)
         self.demonstrations = recordable
+        self._demonstrations_fingerprint = None
 
     def reset_drift_reference(self) -> None:
         """Make the current policy the reference of ``train/policy_drift`` (``pretrain`` does this)."""
         self.pretrained_policy.load_state_dict(self.policy.state_dict())
 
+    def _demonstrations_path(self) -> str | None:
+        """The file or directory the demonstrations are read from (None for in-memory data)."""
+        source = self.demonstrations.source if isinstance(self.demonstrations, DemonstrationSpec) else self.demonstrations
+        return source if isinstance(source, str) and os.path.exists(source) else None
+
+    def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
+        """
+        Save the model (see SB3's ``save``), with how to read its demonstrations again and a
+        fingerprint (size, SHA-256) of their file, so that ``load`` can tell when it changed.
+
+        :raises ValueError: when ``path`` is the demonstrations file itself
+        """
+        demo_path = self._demonstrations_path()
+        if demo_path is not None and isinstance(path, (str, os.PathLike)):
+            target = os.fspath(path)
+            candidates = {os.path.realpath(target)}
+            if not os.path.splitext(target)[1]:
+                candidates.add(os.path.realpath(target + ".zip"))  # SB3 appends .zip to a path without suffix
+            if os.path.realpath(demo_path) in candidates:
+                raise ValueError(
+                    f"path: {target!r} is the model's demonstrations file; saving there would overwrite it. Choose another path"
+                )
+        if demo_path is not None:
+            stat = os.stat(demo_path)
+            cached = self._demonstrations_fingerprint
+            key = {"path": demo_path, "mtime_ns": stat.st_mtime_ns, "stat_size": stat.st_size}
+            if cached is None or any(cached.get(name) != value for name, value in key.items()):
+                self._demonstrations_fingerprint = {**key, **file_fingerprint(demo_path)}
+        super().save(path, exclude=exclude, include=include)  # type: ignore[misc]
+
+    def _check_demonstrations_fingerprint(self) -> None:
+        """Warn when the demonstrations file recorded at save time has changed or is gone."""
+        recorded = self._demonstrations_fingerprint
+        path = self._demonstrations_path()
+        if recorded is None or recorded.get("path") is None:
+            return
+        if path is None:
+            if self._demonstrations_path_recorded() == recorded["path"]:
+                warnings.warn(
+                    f"demonstrations: {recorded['path']!r}, recorded when the model was saved, is gone; the model "
+                    "predicts without it, learn()/pretrain() need demonstrations=PATH",
+                    stacklevel=3,
+                )
+            return
+        if path != recorded["path"]:
+            return
+        current = file_fingerprint(path)
+        changes = [
+            f"{name} {recorded[name]} -> {current[name]}" for name in ("size", "sha256") if recorded.get(name) != current[name]
+        ]
+        if changes:
+            warnings.warn(
+                f"demonstrations: {path!r} has changed since the model was saved ({'; '.join(changes)})", stacklevel=3
+            )
+
+    def _demonstrations_path_recorded(self) -> str | None:
+        source = self.demonstrations.source if isinstance(self.demonstrations, DemonstrationSpec) else self.demonstrations
+        return source if isinstance(source, str) else None
+
+    @classmethod
+    def load(cls, path: Any, env: GymEnv | str | None = None, *args: Any, **kwargs: Any) -> Any:
+        """
+        Load a model (see SB3's ``load``). ``env`` may also be an env id, made with ``gym.make`` as
+        the constructor does. The demonstrations recorded at save time (or ``demonstrations=PATH``)
+        are read only when ``learn``/``pretrain`` needs them; a warning says when their file has
+        changed since the model was saved, or is gone.
+        """
+        if isinstance(env, str):
+            import gymnasium as gym
+
+            env = gym.make(env)
+        model = super().load(path, env, *args, **kwargs)  # type: ignore[misc]
+        model._check_demonstrations_fingerprint()
+        return model
+
     def _excluded_save_params(self) -> list[str]:
         excluded = super()._excluded_save_params() + [  # type: ignore[misc]
-            "demo_buffer",
+            "_demo_buffer",
             "_il_params",
             "_il_loss_sum",
             "_il_loss_count",
@@ -431,7 +686,6 @@ class InRILMixin:
             raise ValueError(
                 f"demonstrations: {what} needs demonstrations, found None. Pass demonstrations=... to the "
                 "constructor (or to load()), or call set_demonstrations(...)"
-                + ("; or set il_interval=None for plain RL" if what.startswith("il_interval") else "")
             )
 
     @property
@@ -477,7 +731,7 @@ class InRILMixin:
 
     def _count_rl_unit(self) -> None:
         interval = self.current_il_interval
-        if interval is None:
+        if interval is None or self._demo_buffer is None:  # no demonstrations: plain RL
             return
         self._rl_units_since_il += 1
         if self._rl_units_since_il >= interval:
@@ -536,18 +790,25 @@ class InRILMixin:
             self._count_rl_unit()
 
     def _setup_learn(self, *args: Any, **kwargs: Any) -> Any:
-        if self.il_interval is not None:
-            self._check_ready_for_il(f"il_interval={self.il_interval}")
+        self.demo_buffer  # noqa: B018  (read and validated before the first step, not in the middle of a run)
         if self.pretrain_kwargs is not None and not self._pretrain_done:
             # Before the parent's set-up: its env reset would already move VecNormalize statistics.
             self.pretrain(**self.pretrain_kwargs)
         return super()._setup_learn(*args, **kwargs)  # type: ignore[misc]
 
     def learn(self, *args: Any, **kwargs: Any) -> Any:
-        # TensorBoard runs are named after the IN-RIL class (InRILPPO_1), not the parent (PPO_1).
-        if len(args) < 4:
-            kwargs.setdefault("tb_log_name", type(self).__name__)
+        # TensorBoard runs are named after the IN-RIL class (InRILPPO_1), not the parent (PPO_1),
+        # unless the caller names them: read from the parent's own signature, whatever its order.
+        bound = inspect.signature(super().learn).bind_partial(*args, **kwargs)  # type: ignore[misc]
+        if "tb_log_name" not in bound.arguments:
+            kwargs["tb_log_name"] = type(self).__name__
         return super().learn(*args, **kwargs)  # type: ignore[misc]
+
+    def _parent_name(self) -> str:
+        """The SB3 algorithm this class extends (PPO, SAC, ...)."""
+        return next(
+            base.__name__ for base in type(self).__mro__ if hasattr(base, "learn") and not issubclass(base, InRILMixin)
+        )
 
     # ------------------------------------------------------------------------------------------
     # Logging
@@ -647,12 +908,24 @@ class InRILMixin:
         loss = loss or self.il_loss
         if loss not in IL_LOSSES:
             raise ValueError(f"loss: expected one of {IL_LOSSES}, found {loss!r}")
-        if log_std is not None and not isinstance(getattr(self.policy, "log_std", None), th.nn.Parameter):
-            raise ValueError(f"log_std: the policy {type(self.policy).__name__} has no state-independent log_std to set")
+        learning_rate = _check_float("learning_rate", learning_rate, 0.0, low_open=True)
+        if log_std is not None:
+            log_std = _check_float("log_std", log_std, -math.inf)
+            if not isinstance(getattr(self.policy, "log_std", None), th.nn.Parameter):
+                raise ValueError(f"log_std: the policy {type(self.policy).__name__} has no state-independent log_std to set")
+        _check_bool("init_vec_normalize", init_vec_normalize)
         batch_size = batch_size or self.il_batch_size
+        # A non-finite loss stops pre-training and puts everything back as it was.
+        policy_state = {name: value.clone() for name, value in self.policy.state_dict().items()}
         vec_normalize = self.get_vec_normalize_env()  # type: ignore[attr-defined]
-        if init_vec_normalize and vec_normalize is not None and vec_normalize.norm_obs and vec_normalize.obs_rms.count < 1:
-            vec_normalize.obs_rms.update(self.demo_buffer.raw_observations())
+        saved_obs_rms = None
+        if init_vec_normalize and vec_normalize is not None and vec_normalize.norm_obs:
+            rms_by_key = vec_normalize.obs_rms if isinstance(vec_normalize.obs_rms, dict) else {None: vec_normalize.obs_rms}
+            if all(rms.count < 1 for rms in rms_by_key.values()):
+                saved_obs_rms = copy.deepcopy(vec_normalize.obs_rms)
+                raw = self.demo_buffer.raw_observations()
+                for key, rms in rms_by_key.items():
+                    rms.update(raw[key] if key is not None else raw)  # type: ignore[index]
 
         logger = getattr(self, "_logger", None)
         if logger is None:
@@ -669,6 +942,16 @@ class InRILMixin:
             epoch_losses = []
             for batch in self.demo_buffer.iterate_epoch(batch_size):
                 batch_loss = self._il_compute_loss(batch, loss)
+                if not th.isfinite(batch_loss):
+                    bar.close()
+                    self.policy.load_state_dict(policy_state)
+                    if saved_obs_rms is not None:
+                        vec_normalize.obs_rms = saved_obs_rms
+                    raise ValueError(
+                        f"pretrain: the {loss} loss became {batch_loss.item()} at step {step} (learning_rate={learning_rate}); "
+                        "the policy (and VecNormalize statistics) are back as they were before pretrain(). Lower "
+                        "learning_rate, or check the demonstrations for extreme values"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 batch_loss.backward()
                 optimizer.step()

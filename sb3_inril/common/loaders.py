@@ -2,106 +2,61 @@
 
 Formats (detected from the source, or named with ``format=``):
 
-- ``"npz"``: a plain ``.npz`` (keys ``obs``/``observations``, ``acts``/``actions``, optionally
-  ``rewards``, ``dones``, ``episode_starts``), or imitation's legacy ``.npz`` (with ``indices``);
+- ``"npz"``: a plain ``.npz`` (keys ``obs``/``observations`` or ``obs/<key>`` for dict
+  observations, ``acts``/``actions``, optionally ``rewards``, ``dones``, ``episode_starts``,
+  ``episode_terminals``), or imitation's legacy ``.npz`` (with ``indices``);
 - ``"imitation"``: a directory written by ``imitation.data.serialize.save`` (HuggingFace
   ``datasets`` format), or imitation's legacy pickle (``.pkl``);
 - ``"robomimic"``: a robomimic HDF5 file (``data/demo_i/obs/<key>``, ``actions``, ``rewards``,
-  ``dones``, ``mask/<filter>``, ``data.attrs["env_args"]``), read with h5py;
+  ``dones``, ``mask/<filter>``, ``data.attrs["env_args"]``), read with h5py, as one flat vector or
+  a dict of the file's keys (``observation_format="dict"``);
 - ``"minari"``: a Minari dataset stored locally, by id (in ``MINARI_DATASETS_PATH`` or
   ``~/.minari/datasets``) or by path; never downloaded;
 - a dict of arrays, imitation ``Transitions`` or a sequence of ``Trajectory`` objects.
 
+Every reader returns :class:`sb3_inril.common.demonstrations.Demonstrations`, whose structure is
+checked when it is built. Errors are ``ValueError`` / ``TypeError`` / ``FileNotFoundError`` /
+``PermissionError`` naming the file, the demo or key, the expected and the found value.
 The optional libraries (h5py, minari, imitation) are imported only when their format is read.
 """
 
+import errno
 import json
 import os
+import pickle
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from sb3_inril.common.demonstrations import DemonstrationArrays, to_demonstration_arrays
+from sb3_inril.common.demonstrations import (
+    Demonstrations,
+    DemonstrationSpec,
+    as_demonstrations,
+    from_episodes,
+    n_rows,
+    take_rows,
+    to_array,
+    to_observations,
+)
 
 FORMATS = ("npz", "imitation", "robomimic", "minari", "arrays")
 FILE_EXTENSIONS = (".npz", ".hdf5", ".h5", ".pkl", ".pickle")
+OBSERVATION_FORMATS = ("flat", "dict")
+# A Minari dataset id: namespace/name-vN or name-vN (e.g. "mujoco/hopper/expert-v0").
+_MINARI_ID = re.compile(r"^([\w.-]+/)*[\w.-]+-v\d+$")
 
-
-@dataclass(frozen=True)
-class DemonstrationSpec:
-    """Where demonstrations come from and how to read them: what a saved model records."""
-
-    source: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-    def load(self) -> "Demonstrations":
-        return load_demonstrations(self.source, **self.kwargs)
-
-
-@dataclass
-class Demonstrations:
-    """
-    Demonstrations read from any format: flat arrays plus what is known about them.
-
-    :param observations: ``(N, *obs_shape)``
-    :param actions: ``(N, *action_shape)``
-    :param episode_starts: index of the first pair of every episode
-    :param rewards: ``(N,)`` or None
-    :param metadata: format, source, episode returns, observation keys and sizes, env metadata
-        (robomimic's ``env_args``, Minari's env spec), how the data was made, ...
-    :param spec: how to read them again (recorded by a saved model); None for in-memory data
-    """
-
-    observations: np.ndarray
-    actions: np.ndarray
-    episode_starts: np.ndarray
-    rewards: np.ndarray | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    spec: DemonstrationSpec | None = None
-
-    @property
-    def n_episodes(self) -> int:
-        return len(self.episode_starts)
-
-    @property
-    def episode_lengths(self) -> np.ndarray:
-        return np.diff(np.append(self.episode_starts, len(self.actions)))
-
-    @property
-    def episode_returns(self) -> np.ndarray | None:
-        if self.rewards is None:
-            return None
-        return np.add.reduceat(self.rewards, self.episode_starts) if len(self.rewards) else np.zeros(0)
-
-    def arrays(self) -> DemonstrationArrays:
-        return DemonstrationArrays(self.observations, self.actions, self.episode_starts)
-
-    def describe_observation(self) -> str:
-        """The observation layout, e.g. ``object=10, robot0_eef_pos=3`` (empty when unknown)."""
-        sizes = self.metadata.get("obs_key_sizes")
-        return ", ".join(f"{key}={size}" for key, size in sizes.items()) if sizes else ""
-
-
-def _episode_starts_from_lengths(lengths: list[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if lengths else np.zeros(0, np.int64)
-
-
-def _from_episodes(
-    observations: list[np.ndarray], actions: list[np.ndarray], rewards: list[np.ndarray], metadata: dict[str, Any]
-) -> Demonstrations:
-    """Flat demonstrations from per-episode arrays (one observation per action)."""
-    starts = _episode_starts_from_lengths([len(episode_actions) for episode_actions in actions])
-    return Demonstrations(np.concatenate(observations), np.concatenate(actions), starts, np.concatenate(rewards), metadata)
-
-
-def _from_trajectories(trajectories: Any, metadata: dict[str, Any]) -> Demonstrations:
-    arrays = to_demonstration_arrays(list(trajectories))
-    rewards = None
-    if all(getattr(trajectory, "rews", None) is not None for trajectory in trajectories):
-        rewards = np.concatenate([np.asarray(trajectory.rews, dtype=np.float32) for trajectory in trajectories])
-    return Demonstrations(arrays.observations, arrays.actions, arrays.episode_starts, rewards, metadata)
+__all__ = [
+    "DemonstrationSpec",
+    "Demonstrations",
+    "check_observation_layout",
+    "detect_format",
+    "load_demonstrations",
+    "read_robomimic_env_args",
+    "robomimic_obs_layout",
+    "save_demonstrations",
+]
 
 
 def _require(module: str, what: str) -> Any:
@@ -111,39 +66,51 @@ def _require(module: str, what: str) -> Any:
         raise ImportError(f"demonstrations: reading {what} needs the package {module.split('.')[0]!r}: {error}") from error
 
 
+def _check_readable(path: str) -> None:
+    """A ``PermissionError`` naming the file, before any reader says 'not a dataset'."""
+    if not os.access(path, os.R_OK) or (os.path.isdir(path) and not os.access(path, os.X_OK)):
+        raise PermissionError(errno.EACCES, f"demonstrations: no permission to read {path!r}", path)
+
+
 # -- npz --------------------------------------------------------------------------------------------
 def _load_npz(path: str) -> Demonstrations:
     mapping: dict[str, np.ndarray] = {}
+    pickled: list[str] = []
     try:
         with np.load(path, allow_pickle=False) as data:
             for key in data.files:
                 try:
                     mapping[key] = data[key]
-                except ValueError:  # a pickled object array (e.g. imitation's `infos`): not needed, never unpickled
-                    continue
+                except ValueError:  # a pickled object array (e.g. imitation's `infos`): never unpickled
+                    pickled.append(key)
+    except PermissionError:
+        raise
     except Exception as error:  # zipfile.BadZipFile, OSError, EOFError ...
         raise ValueError(f"demonstrations: could not read {path!r} as an .npz file: {error}") from error
+    needed = [key for key in pickled if key.split("/")[0] in ("obs", "observations", "acts", "actions", "rewards", "dones")]
+    if needed:
+        raise ValueError(
+            f"demonstrations: {path!r} member(s) {needed} hold pickled Python objects, expected numeric arrays "
+            "(ragged or mixed data is saved as objects; pickles are never loaded)"
+        )
     metadata: dict[str, Any] = {"format": "npz", "source": path}
     if "metadata" in mapping:
         try:
             metadata["collection"] = json.loads(str(mapping.pop("metadata")))
         except json.JSONDecodeError:
-            pass
+            metadata["collection"] = str(mapping.pop("metadata", ""))
     if "indices" in mapping:  # imitation's legacy npz: trajectories concatenated, split at `indices`
         return _load_imitation_legacy_npz(mapping, metadata)
-    arrays = to_demonstration_arrays(mapping)
-    rewards = mapping.get("rewards", mapping.get("rews"))
-    if rewards is not None and len(rewards) != len(arrays.actions):
-        raise ValueError(
-            f"demonstrations: length mismatch in {path!r}: field 'rewards' has {len(rewards)} rows, expected {len(arrays.actions)}"
-        )
-    return Demonstrations(
-        arrays.observations,
-        arrays.actions,
-        arrays.episode_starts,
-        None if rewards is None else rewards.astype(np.float32),
-        metadata,
-    )
+    for prefix in ("obs", "observations"):  # dict observations: one member per key, obs/<key>
+        keys = [key for key in mapping if key.startswith(prefix + "/")]
+        if keys and prefix not in mapping:
+            mapping[prefix] = {key[len(prefix) + 1 :]: mapping.pop(key) for key in keys}  # type: ignore[assignment]
+    episode_terminals = mapping.pop("episode_terminals", None)  # per episode, as save_demonstrations writes it
+    demonstrations = as_demonstrations(mapping, metadata)
+    if episode_terminals is not None:
+        demonstrations.episode_terminals = episode_terminals
+        demonstrations.__post_init__()  # checks its length
+    return demonstrations
 
 
 def _load_imitation_legacy_npz(mapping: dict[str, np.ndarray], metadata: dict[str, Any]) -> Demonstrations:
@@ -152,34 +119,59 @@ def _load_imitation_legacy_npz(mapping: dict[str, np.ndarray], metadata: dict[st
             raise ValueError(
                 f"demonstrations: imitation npz {metadata['source']!r} has no key {key!r}, found {sorted(mapping)}"
             )
-    indices = mapping["indices"].astype(np.int64)
-    acts = np.split(mapping["acts"], indices)
-    obs = np.split(mapping["obs"], indices + np.arange(1, len(indices) + 1))
+    indices = to_array(mapping["indices"], "indices").astype(np.int64)
+    acts = np.split(to_array(mapping["acts"], "acts"), indices)
+    obs = np.split(to_array(mapping["obs"], "obs"), indices + np.arange(1, len(indices) + 1))
     if len(obs) != len(acts) or any(len(o) != len(a) + 1 for o, a in zip(obs, acts)):
         raise ValueError(
-            f"demonstrations: imitation npz {metadata['source']!r}: 'obs' and 'acts' do not split into trajectories"
+            f"demonstrations: imitation npz {metadata['source']!r}: 'obs' and 'acts' do not split into trajectories at 'indices'"
         )
     metadata["format"] = "imitation-npz"
-    rewards = np.asarray(mapping["rews"], dtype=np.float32) if "rews" in mapping else None
-    return Demonstrations(
-        np.concatenate([o[:-1] for o in obs]),
-        np.concatenate(acts),
-        _episode_starts_from_lengths([len(a) for a in acts]),
+    rewards = np.split(np.asarray(mapping["rews"], dtype=np.float32), indices) if "rews" in mapping else None
+    terminals = mapping.get("terminal")
+    return from_episodes(
+        [o[:-1] for o in obs],
+        acts,
         rewards,
         metadata,
+        episode_terminals=None if terminals is None or len(terminals) != len(acts) else terminals,
     )
 
 
 # -- imitation ------------------------------------------------------------------------------------
 def _load_imitation(path: str) -> Demonstrations:
-    serialize = _require("imitation.data.serialize", "imitation datasets")
-    try:
-        trajectories = serialize.load(path)
-    except Exception as error:
-        raise ValueError(f"demonstrations: could not read {path!r} as an imitation dataset: {error}") from error
+    metadata = {"format": "imitation", "source": path}
+    if os.path.isdir(path):
+        serialize = _require("imitation.data.serialize", "imitation datasets")
+        try:
+            trajectories = serialize.load(path)
+            trajectories = list(trajectories)
+        except Exception as error:
+            raise ValueError(f"demonstrations: could not read {path!r} as an imitation dataset directory: {error}") from error
+    else:
+        _require("imitation.data.types", "imitation pickles")  # the pickled classes live there
+        try:
+            with open(path, "rb") as file:
+                trajectories = pickle.load(file)
+        except PermissionError:
+            raise
+        except Exception as error:
+            raise ValueError(
+                f"demonstrations: could not read {path!r} as a pickle of imitation trajectories: {error}"
+            ) from error
+        if not isinstance(trajectories, Sequence) or isinstance(trajectories, (str, bytes)):
+            raise ValueError(
+                f"demonstrations: the pickle {path!r} holds a {type(trajectories).__name__}, expected a sequence of "
+                "imitation Trajectory objects"
+            )
+        wrong = [type(item).__name__ for item in trajectories if not (hasattr(item, "obs") and hasattr(item, "acts"))]
+        if wrong:
+            raise ValueError(
+                f"demonstrations: the pickle {path!r} holds a sequence of {wrong[0]}, expected imitation Trajectory objects"
+            )
     if len(trajectories) == 0:
         raise ValueError(f"demonstrations: the imitation dataset {path!r} holds no trajectory, expected at least one")
-    return _from_trajectories(trajectories, {"format": "imitation", "source": path})
+    return as_demonstrations(trajectories, metadata)
 
 
 def check_observation_layout(demo_layout: dict[str, int], env_layout: dict[str, int], source: str = "demonstrations") -> None:
@@ -226,110 +218,173 @@ def _per_step_size(dataset: Any) -> int:
     return int(np.prod(dataset.shape[1:], dtype=int))
 
 
+def _open_hdf5(path: str) -> Any:
+    h5py = _require("h5py", "robomimic HDF5 files")
+    try:
+        return h5py.File(path, "r")
+    except PermissionError:
+        raise
+    except Exception as error:  # OSError for truncated / non-HDF5 files
+        raise ValueError(f"demonstrations: could not read {path!r} as an HDF5 file: {error}") from error
+
+
+def _robomimic_data(file: Any, path: str) -> Any:
+    """The ``data`` group, checked: a group holding at least one demo group."""
+    h5py = _require("h5py", "robomimic HDF5 files")
+    if "data" not in file:
+        raise ValueError(
+            f"demonstrations: {path!r} has no 'data' group, expected robomimic's layout data/demo_i/...; found {sorted(file.keys())}"
+        )
+    data = file["data"]
+    if not isinstance(data, h5py.Group):
+        raise ValueError(f"demonstrations: {path!r} has 'data' as a dataset, expected a group of demos (data/demo_i/...)")
+    return data
+
+
+def _robomimic_obs_group(data: Any, demo: str, path: str) -> Any:
+    h5py = _require("h5py", "robomimic HDF5 files")
+    group = data[demo]
+    if not isinstance(group, h5py.Group):
+        raise ValueError(f"demonstrations: {path!r} data/{demo} is a dataset, expected a group with 'obs' and 'actions'")
+    if "obs" not in group or not isinstance(group["obs"], h5py.Group):
+        raise ValueError(
+            f"demonstrations: {path!r} demo {demo!r} has no 'obs' group, expected data/{demo}/obs/<key>; "
+            f"found {sorted(group.keys())}"
+        )
+    return group["obs"]
+
+
 def robomimic_obs_layout(path: str, demo: str | None = None) -> dict[str, int]:
     """The low-dimensional observation keys of a robomimic file (one vector per step) and their
     sizes, sorted by name: the default order in which :func:`load_demonstrations` concatenates them."""
-    h5py = _require("h5py", "robomimic HDF5 files")
-    with h5py.File(path, "r") as file:
-        if "data" not in file or not len(file["data"]):
-            raise ValueError(f"demonstrations: {path!r} has no demonstration in a 'data' group (robomimic's layout)")
-        demos = sorted(file["data"].keys(), key=_natural_key)
-        group = file["data"][demo or demos[0]]["obs"]
+    with _open_hdf5(path) as file:
+        data = _robomimic_data(file, path)
+        if not len(data):
+            raise ValueError(f"demonstrations: {path!r} has no demonstration in its 'data' group")
+        group = _robomimic_obs_group(data, demo or sorted(data.keys(), key=_natural_key)[0], path)
         return {key: _per_step_size(group[key]) for key in sorted(group.keys()) if group[key].ndim <= 2}
 
 
 def read_robomimic_env_args(path: str) -> dict[str, Any]:
     """The ``env_args`` a robomimic file records (``data.attrs["env_args"]``), as a dict."""
-    h5py = _require("h5py", "robomimic HDF5 files")
-    with h5py.File(path, "r") as file:
-        env_args = file["data"].attrs.get("env_args") if "data" in file else None
+    with _open_hdf5(path) as file:
+        env_args = _robomimic_data(file, path).attrs.get("env_args")
     if env_args is None:
         raise ValueError(f"env_args: {path!r} has no data.attrs['env_args'], expected robomimic's env metadata")
-    return json.loads(env_args)
-
-
-def _load_robomimic(path: str, obs_keys: list[str] | None = None, filter_key: str | None = None) -> Demonstrations:
-    h5py = _require("h5py", "robomimic HDF5 files")
     try:
-        file = h5py.File(path, "r")
-    except Exception as error:  # OSError for truncated / non-HDF5 files
-        raise ValueError(f"demonstrations: could not read {path!r} as an HDF5 file: {error}") from error
-    with file:
-        if "data" not in file:
-            raise ValueError(f"demonstrations: {path!r} has no 'data' group, expected robomimic's layout data/demo_i/...")
-        data = file["data"]
-        if filter_key is not None:
-            masks = sorted(file["mask"].keys()) if "mask" in file else []
-            if filter_key not in masks:
-                raise ValueError(f"demonstrations: unknown filter key {filter_key!r} in {path!r}, expected one of {masks}")
-            demos = sorted(
-                (name.decode() if isinstance(name, bytes) else str(name) for name in file["mask"][filter_key][()]),
-                key=_natural_key,
-            )
-        else:
-            demos = sorted(data.keys(), key=_natural_key)
-        if not demos:
-            raise ValueError(
-                f"demonstrations: {path!r} holds no demonstration" + (f" for filter key {filter_key!r}" if filter_key else "")
-            )
+        return json.loads(env_args)
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"env_args: {path!r} data.attrs['env_args'] is not valid JSON: {error}") from error
+
+
+def _robomimic_demos(file: Any, data: Any, path: str, filter_key: str | None) -> list[str]:
+    if filter_key is None:
+        demos = sorted(data.keys(), key=_natural_key)
+    else:
+        masks = sorted(file["mask"].keys()) if "mask" in file else []
+        if filter_key not in masks:
+            raise ValueError(f"demonstrations: unknown filter key {filter_key!r} in {path!r}, expected one of {masks}")
+        demos = sorted(
+            (name.decode() if isinstance(name, bytes) else str(name) for name in file["mask"][filter_key][()]),
+            key=_natural_key,
+        )
         missing_demos = [demo for demo in demos if demo not in data]
         if missing_demos:
             raise ValueError(f"demonstrations: filter key {filter_key!r} names demos not in {path!r}: {missing_demos[:5]}")
-        available = sorted(data[demos[0]]["obs"].keys()) if "obs" in data[demos[0]] else []
-        keys = (
-            list(obs_keys)
-            if obs_keys is not None
-            else sorted(key for key in available if data[demos[0]]["obs"][key].ndim <= 2)
+    if not demos:
+        raise ValueError(
+            f"demonstrations: {path!r} holds no demonstration" + (f" for filter key {filter_key!r}" if filter_key else "")
         )
+    return demos
+
+
+def _load_robomimic(
+    path: str, obs_keys: list[str] | None = None, filter_key: str | None = None, observation_format: str = "flat"
+) -> Demonstrations:
+    if observation_format not in OBSERVATION_FORMATS:
+        raise ValueError(f"observation_format: expected one of {OBSERVATION_FORMATS}, found {observation_format!r}")
+    with _open_hdf5(path) as file:
+        data = _robomimic_data(file, path)
+        demos = _robomimic_demos(file, data, path, filter_key)
+        first_obs = _robomimic_obs_group(data, demos[0], path)
+        available = sorted(first_obs.keys())
+        keys = list(obs_keys) if obs_keys is not None else sorted(key for key in available if first_obs[key].ndim <= 2)
         unknown = [key for key in keys if key not in available]
         if unknown or not keys:
-            sizes = {key: _per_step_size(data[demos[0]]["obs"][key]) for key in available}
+            sizes = {key: _per_step_size(first_obs[key]) for key in available}
             raise ValueError(
-                f"demonstrations: observation keys {unknown or keys} not found in {path!r}, available keys and sizes: {sizes}"
+                f"demonstrations: observation keys {unknown or keys} not found in {path!r} demo {demos[0]!r}, "
+                f"available keys and sizes: {sizes}"
             )
-        observations, actions, rewards = [], [], []
-        key_sizes: dict[str, int] = {}
+        observations, actions, rewards, dones = [], [], [], []
+        key_shapes: dict[str, tuple[int, ...]] = {}
         for demo in demos:
+            obs_group = _robomimic_obs_group(data, demo, path)
             group = data[demo]
-            for required in ("actions", "obs"):
-                if required not in group:
-                    raise ValueError(
-                        f"demonstrations: {path!r} demo {demo!r} has no {required!r}, found {sorted(group.keys())}"
-                    )
-            demo_actions = np.asarray(group["actions"][()], dtype=np.float32)
-            parts = []
+            if "actions" not in group:
+                raise ValueError(f"demonstrations: {path!r} demo {demo!r} has no 'actions', found {sorted(group.keys())}")
+            where = f"{path!r} demo {demo!r}"
+            demo_actions = to_array(group["actions"][()], "actions", where).astype(np.float32)
+            if demo_actions.ndim != 2:
+                raise ValueError(
+                    f"demonstrations: {where}: 'actions' has shape {demo_actions.shape}, expected (steps, action_dim)"
+                )
+            parts: dict[str, np.ndarray] = {}
             for key in keys:
-                if key not in group["obs"]:
-                    raise ValueError(f"demonstrations: {path!r} demo {demo!r} has no observation key {key!r}")
-                value = np.asarray(group["obs"][key][()], dtype=np.float32).reshape(len(group["obs"][key]), -1)
+                if key not in obs_group:
+                    raise ValueError(
+                        f"demonstrations: {where} has no observation key {key!r}, found {sorted(obs_group.keys())}"
+                    )
+                value = to_array(obs_group[key][()], f"obs/{key}", where)
+                if value.ndim == 1:
+                    value = value[:, None]
                 if len(value) != len(demo_actions):
                     raise ValueError(
-                        f"demonstrations: length mismatch in {path!r} demo {demo!r}: obs key {key!r} has {len(value)} steps, "
+                        f"demonstrations: length mismatch in {where}: obs key {key!r} has {len(value)} steps, "
                         f"expected {len(demo_actions)} (the length of 'actions')"
                     )
-                if key_sizes.setdefault(key, value.shape[1]) != value.shape[1]:
+                if key_shapes.setdefault(key, value.shape[1:]) != value.shape[1:]:
                     raise ValueError(
-                        f"demonstrations: obs key {key!r} has size {value.shape[1]} in demo {demo!r}, {key_sizes[key]} elsewhere"
+                        f"demonstrations: obs key {key!r} has per-step shape {value.shape[1:]} in {where}, "
+                        f"{key_shapes[key]} in demo {demos[0]!r}"
                     )
-                parts.append(value)
-            observations.append(np.concatenate(parts, axis=1))
+                parts[key] = value if observation_format == "dict" else value.reshape(len(value), -1).astype(np.float32)
+            observations.append(parts if observation_format == "dict" else np.concatenate(list(parts.values()), axis=1))
             actions.append(demo_actions)
-            rewards.append(
-                np.asarray(group["rewards"][()], dtype=np.float32)
-                if "rewards" in group
-                else np.zeros(len(demo_actions), np.float32)
-            )
+            rewards.append(to_array(group["rewards"][()], "rewards", where).reshape(-1) if "rewards" in group else None)
+            dones.append(to_array(group["dones"][()], "dones", where).reshape(-1) if "dones" in group else None)
         env_args = data.attrs.get("env_args")
-        metadata = {
-            "format": "robomimic",
-            "source": path,
-            "filter_key": filter_key,
-            "demos": demos,
-            "obs_keys": keys,
-            "obs_key_sizes": key_sizes,
-            "env_args": json.loads(env_args) if isinstance(env_args, (str, bytes)) else None,
-        }
-    return _from_episodes(observations, actions, rewards, metadata)
+        try:
+            env_args = json.loads(env_args) if isinstance(env_args, (str, bytes)) else None
+        except json.JSONDecodeError:
+            env_args = None
+    metadata = {
+        "format": "robomimic",
+        "source": path,
+        "filter_key": filter_key,
+        "demos": demos,
+        "obs_keys": keys,
+        "obs_key_sizes": {key: int(np.prod(shape, dtype=int)) for key, shape in key_shapes.items()},
+        "env_args": env_args,
+    }
+    for name, per_demo in (("rewards", rewards), ("dones", dones)):
+        for demo, value, demo_actions in zip(demos, per_demo, actions):
+            if value is not None and len(value) != len(demo_actions):
+                raise ValueError(
+                    f"demonstrations: length mismatch in {path!r} demo {demo!r}: {name!r} has {len(value)} steps, "
+                    f"expected {len(demo_actions)} (the length of 'actions')"
+                )
+    has_rewards = all(value is not None for value in rewards)  # absent rewards are never invented
+    demonstrations = from_episodes(
+        observations,
+        actions,
+        rewards if has_rewards else None,
+        metadata,
+        episode_names=[f"{path!r} demo {d!r}" for d in demos],
+    )
+    if all(value is not None for value in dones):
+        demonstrations.dones = np.concatenate(dones).astype(bool)
+    return demonstrations
 
 
 # -- minari ---------------------------------------------------------------------------------------
@@ -343,33 +398,46 @@ def _minari_data_path(source: str) -> str | None:
 def _load_minari(source: str) -> Demonstrations:
     minari = _require("minari", "Minari datasets")
     data_path = _minari_data_path(source) if os.path.isdir(source) else None
-    if data_path is None:
-        local = minari.list_local_datasets()
-        if source not in local:
-            raise FileNotFoundError(
-                f"demonstrations: no Minari dataset {source!r} stored locally (datasets are never downloaded); local: {sorted(local)}"
-            )
-        dataset = minari.load_dataset(source)
-    else:
-        dataset = minari.MinariDataset(data_path)
-    observations, actions, rewards = [], [], []
-    for episode in dataset.iterate_episodes():
-        obs = episode.observations
-        if isinstance(obs, dict):
-            raise ValueError(f"demonstrations: Minari dataset {source!r} has Dict observations, expected an array (Box)")
-        observations.append(np.asarray(obs)[:-1])
-        actions.append(np.asarray(episode.actions))
-        rewards.append(np.asarray(episode.rewards, dtype=np.float32))
+    try:
+        if data_path is None:
+            local = minari.list_local_datasets()
+            if source not in local:
+                raise FileNotFoundError(
+                    errno.ENOENT,
+                    f"demonstrations: no file or directory {source!r} (working directory {os.getcwd()!r}), and no Minari "
+                    f"dataset of that id stored locally (datasets are never downloaded); local Minari datasets: {sorted(local)}",
+                    source,
+                )
+            dataset = minari.load_dataset(source)
+        else:
+            dataset = minari.MinariDataset(data_path)
+        observations, actions, rewards, terminals = [], [], [], []
+        for episode in dataset.iterate_episodes():
+            where = f"Minari dataset {source!r} episode {episode.id}"
+            obs = to_observations(episode.observations, "observations", where)
+            observations.append(take_rows(obs, slice(0, n_rows(obs) - 1)))
+            actions.append(to_array(episode.actions, "actions", where))
+            rewards.append(to_array(episode.rewards, "rewards", where).astype(np.float32))
+            terminals.append(bool(np.asarray(episode.terminations)[-1]) if len(episode.terminations) else False)
+    except (FileNotFoundError, ValueError, PermissionError):
+        raise
+    except Exception as error:  # a corrupt dataset: missing or malformed metadata.json, main_data.hdf5 ...
+        raise ValueError(
+            f"demonstrations: could not read the Minari dataset {source!r}: {type(error).__name__}: {error}"
+        ) from error
     if not actions:
         raise ValueError(f"demonstrations: Minari dataset {source!r} holds no episode")
-    metadata = {
-        "format": "minari",
-        "source": source,
-        "dataset_id": dataset.spec.dataset_id if hasattr(dataset, "spec") else None,
-    }
-    env_spec = getattr(dataset.spec, "env_spec", None) if hasattr(dataset, "spec") else None
+    metadata: dict[str, Any] = {"format": "minari", "source": source, "dataset_id": getattr(dataset.spec, "dataset_id", None)}
+    env_spec = getattr(dataset.spec, "env_spec", None)
     metadata["env_id"] = getattr(env_spec, "id", None)
-    return _from_episodes(observations, actions, rewards, metadata)
+    return from_episodes(
+        observations,
+        actions,
+        rewards,
+        metadata,
+        episode_terminals=terminals,
+        episode_names=[f"Minari dataset {source!r} episode {index}" for index in range(len(actions))],
+    )
 
 
 # -- the entry point ------------------------------------------------------------------------------
@@ -378,17 +446,34 @@ def detect_format(source: Any) -> str:
     if not isinstance(source, (str, os.PathLike)):
         return "arrays"
     path = os.fspath(source)
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise ValueError(f"demonstrations: {path!r} is a symbolic link loop, expected a file or directory") from error
+        raise FileNotFoundError(errno.ENOENT, f"demonstrations: {path!r} is a link to a missing file", path)
+    if os.path.exists(path):
+        _check_readable(path)
     if os.path.isdir(path):
         if _minari_data_path(path) is not None:
             return "minari"
         if any(os.path.exists(os.path.join(path, name)) for name in ("dataset_info.json", "state.json")):
             return "imitation"
-        raise ValueError(f"demonstrations: the directory {path!r} is neither an imitation dataset nor a Minari dataset")
+        raise ValueError(
+            f"demonstrations: the directory {path!r} is neither an imitation dataset (dataset_info.json) nor a Minari "
+            f"dataset (metadata.json); it holds {sorted(os.listdir(path))[:10]}"
+        )
     extension = os.path.splitext(path)[1].lower()
     if not os.path.exists(path):
-        if extension not in FILE_EXTENSIONS and not os.path.isabs(path):
+        if not os.path.isabs(path) and extension not in FILE_EXTENSIONS and _MINARI_ID.match(path):
             return "minari"  # a dataset id such as "mujoco/hopper/expert-v0"
-        raise FileNotFoundError(f"demonstrations: file not found: {path!r}")
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"demonstrations: file not found: {path!r}"
+            + ("" if os.path.isabs(path) else f" (relative to the working directory {os.getcwd()!r})"),
+            path,
+        )
     if extension == ".npz":
         return "npz"
     if extension in (".hdf5", ".h5"):
@@ -398,8 +483,22 @@ def detect_format(source: Any) -> str:
     raise ValueError(f"demonstrations: can not tell the format of {path!r}, expected .npz, .hdf5/.h5, .pkl or a directory")
 
 
+def _check_keys(obs_keys: Any) -> list[str] | None:
+    if obs_keys is None:
+        return None
+    if isinstance(obs_keys, (str, bytes)) or not isinstance(obs_keys, Sequence):
+        raise TypeError(f"obs_keys: expected a list of observation key names, found {type(obs_keys).__name__} {obs_keys!r}")
+    if not all(isinstance(key, str) for key in obs_keys):
+        raise TypeError(f"obs_keys: expected a list of str, found {list(obs_keys)!r}")
+    return list(obs_keys)
+
+
 def load_demonstrations(
-    source: Any, format: str | None = None, obs_keys: list[str] | None = None, filter_key: str | None = None
+    source: Any,
+    format: str | None = None,
+    obs_keys: list[str] | None = None,
+    filter_key: str | None = None,
+    observation_format: str | None = None,
 ) -> Demonstrations:
     """
     Read demonstrations from any supported source; every IN-RIL algorithm accepts the result as
@@ -411,67 +510,92 @@ def load_demonstrations(
     :param obs_keys: robomimic only: observation keys, concatenated in this order (default: every
         low-dimensional key, sorted by name)
     :param filter_key: robomimic only: a ``mask/<filter_key>`` subset such as ``"train"`` or ``"valid"``
+    :param observation_format: robomimic only: ``"flat"`` (one vector, the default) or ``"dict"`` (one
+        array per key, for a ``spaces.Dict`` env)
     :return: the demonstrations
+    :raises ValueError, TypeError, FileNotFoundError, PermissionError: naming the source and the field
     """
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"format: expected one of {FORMATS}, found {format!r}")
+    obs_keys = _check_keys(obs_keys)
+    if filter_key is not None and not isinstance(filter_key, str):
+        raise TypeError(f"filter_key: expected a str, found {type(filter_key).__name__} {filter_key!r}")
     detected = format or detect_format(source)
-    if detected not in FORMATS:
-        raise ValueError(f"format: expected one of {FORMATS}, found {detected!r}")
-    if (obs_keys is not None or filter_key is not None) and detected != "robomimic":
-        raise ValueError(f"obs_keys / filter_key: only for robomimic files, found format {detected!r}")
+    robomimic_only = dict(obs_keys=obs_keys, filter_key=filter_key, observation_format=observation_format)
+    if detected != "robomimic" and any(value is not None for value in robomimic_only.values()):
+        given = sorted(key for key, value in robomimic_only.items() if value is not None)
+        raise ValueError(f"{' / '.join(given)}: only for robomimic files, found format {detected!r}")
     if detected == "arrays":
-        if isinstance(source, Demonstrations):
-            return source
-        arrays = to_demonstration_arrays(source)
-        return Demonstrations(arrays.observations, arrays.actions, arrays.episode_starts, metadata={"format": "arrays"})
-    path = os.path.abspath(os.fspath(source)) if os.path.exists(os.fspath(source)) else os.fspath(source)
-    if detected == "npz":
-        demonstrations = _load_npz(path)
-    elif detected == "imitation":
-        demonstrations = _load_imitation(path)
-    elif detected == "robomimic":
-        demonstrations = _load_robomimic(path, obs_keys, filter_key)
-    else:
-        demonstrations = _load_minari(path)
-    kwargs = {
-        key: value for key, value in dict(format=format, obs_keys=obs_keys, filter_key=filter_key).items() if value is not None
-    }
+        return as_demonstrations(source)
+    path = os.fspath(source)
+    path = os.path.abspath(path) if os.path.exists(path) else path
+    try:
+        if detected == "npz":
+            demonstrations = _load_npz(path)
+        elif detected == "imitation":
+            demonstrations = _load_imitation(path)
+        elif detected == "robomimic":
+            demonstrations = _load_robomimic(path, obs_keys, filter_key, observation_format or "flat")
+        else:
+            demonstrations = _load_minari(path)
+    except ValueError as error:
+        if path in str(error):
+            raise
+        raise ValueError(f"{error} (in {path!r})") from error
+    kwargs = {key: value for key, value in dict(format=format, **robomimic_only).items() if value is not None}
     demonstrations.spec = DemonstrationSpec(path, kwargs)
     return demonstrations
 
 
-def save_demonstrations(demonstrations: Demonstrations, path: str, format: str = "npz") -> None:
+def save_demonstrations(demonstrations: Demonstrations, path: str, format: str = "npz") -> str:
     """
-    Write demonstrations as a plain ``.npz`` or as an imitation dataset directory.
+    Write demonstrations as a plain ``.npz`` or as an imitation dataset directory, keeping what they
+    have: observations (``obs/<key>`` members for dict observations), actions, episode starts,
+    rewards (only when present), done flags, episode terminal flags, metadata; infos go to
+    imitation's format (npz holds arrays only: they are dropped there, and the metadata says so).
 
     :param demonstrations: what to write
-    :param path: output path
+    :param path: output path (``.npz`` is appended for the npz format when missing)
     :param format: ``"npz"`` or ``"imitation"``
+    :return: the path written
     """
     if format == "npz":
-        arrays: dict[str, Any] = dict(
-            obs=demonstrations.observations, acts=demonstrations.actions, episode_starts=demonstrations.episode_starts
-        )
-        if demonstrations.rewards is not None:
-            arrays["rewards"] = demonstrations.rewards
-        arrays["metadata"] = np.array(json.dumps(demonstrations.metadata, default=str))
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"
+        arrays: dict[str, Any] = dict(acts=demonstrations.actions, episode_starts=demonstrations.episode_starts)
+        if isinstance(demonstrations.observations, dict):
+            arrays.update({f"obs/{key}": value for key, value in demonstrations.observations.items()})
+        else:
+            arrays["obs"] = demonstrations.observations
+        for name in ("rewards", "dones", "episode_terminals"):
+            if getattr(demonstrations, name) is not None:
+                arrays[name] = getattr(demonstrations, name)
+        metadata = dict(demonstrations.metadata)
+        if demonstrations.infos is not None:
+            metadata["infos_dropped"] = "npz holds arrays only; the source's per-step infos were not written"
+        arrays["metadata"] = np.array(json.dumps(metadata, default=str))
         np.savez_compressed(path, **arrays)
-    elif format == "imitation":
+        return path
+    if format == "imitation":
         serialize = _require("imitation.data.serialize", "imitation datasets")
         types = _require("imitation.data.types", "imitation datasets")
         trajectories = []
         ends = np.append(demonstrations.episode_starts[1:], len(demonstrations.actions))
-        for start, end in zip(demonstrations.episode_starts, ends):
-            obs = demonstrations.observations[start:end]
+        for index, (start, end) in enumerate(zip(demonstrations.episode_starts, ends)):
+            obs = take_rows(demonstrations.observations, slice(start, end))
             # The final observation is not stored in flat data: repeat the last one.
-            obs = np.concatenate([obs, obs[-1:]])
-            rewards = (
-                demonstrations.rewards[start:end] if demonstrations.rewards is not None else np.zeros(end - start, np.float32)
-            )
-            trajectories.append(
-                types.TrajectoryWithRew(
-                    obs=obs, acts=demonstrations.actions[start:end], infos=None, terminal=True, rews=rewards
-                )
-            )
+            if isinstance(obs, dict):
+                obs = types.DictObs({key: np.concatenate([value, value[-1:]]) for key, value in obs.items()})
+            else:
+                obs = np.concatenate([obs, obs[-1:]])
+            infos = None if demonstrations.infos is None else np.array(demonstrations.infos[start:end], dtype=object)
+            terminal = True if demonstrations.episode_terminals is None else bool(demonstrations.episode_terminals[index])
+            fields = dict(obs=obs, acts=demonstrations.actions[start:end], infos=infos, terminal=terminal)
+            if demonstrations.rewards is not None:
+                trajectories.append(types.TrajectoryWithRew(**fields, rews=demonstrations.rewards[start:end]))
+            else:
+                trajectories.append(types.Trajectory(**fields))
         serialize.save(path, trajectories)
-    else:
-        raise ValueError(f"format: expected 'npz' or 'imitation', found {format!r}")
+        return os.fspath(path)
+    raise ValueError(f"format: expected 'npz' or 'imitation', found {format!r}")

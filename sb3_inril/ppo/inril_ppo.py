@@ -4,7 +4,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 
 from sb3_inril.common.inril import InRILMixin
-from sb3_inril.ppo.policies import CnnPolicy, MlpPolicy, ResidualMlpPolicy
+from sb3_inril.ppo.policies import ResidualMlpPolicy
 
 
 class InRILPPO(InRILMixin, PPO):
@@ -27,9 +27,6 @@ class InRILPPO(InRILMixin, PPO):
     :param env: the environment to learn from (if registered in Gym, can be str)
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "ResidualMlpPolicy": ResidualMlpPolicy,
-    }
+    # The parent's aliases (MlpPolicy, CnnPolicy, MultiInputPolicy, ...) plus the residual one.
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**PPO.policy_aliases, "ResidualMlpPolicy": ResidualMlpPolicy}
     policy: ActorCriticPolicy

@@ -5,7 +5,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.sac.policies import SACPolicy
 
 from sb3_inril.common.inril import InRILMixin
-from sb3_inril.sac.policies import CnnPolicy, MlpPolicy, ResidualMlpPolicy
+from sb3_inril.sac.policies import ResidualMlpPolicy
 
 
 class InRILSAC(InRILMixin, SAC):
@@ -26,9 +26,6 @@ class InRILSAC(InRILMixin, SAC):
     :param env: the environment to learn from (if registered in Gym, can be str)
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "ResidualMlpPolicy": ResidualMlpPolicy,
-    }
+    # The parent's aliases (MlpPolicy, CnnPolicy, MultiInputPolicy, ...) plus the residual one.
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**SAC.policy_aliases, "ResidualMlpPolicy": ResidualMlpPolicy}
     policy: SACPolicy

@@ -5,7 +5,7 @@ from sb3_contrib.tqc.policies import TQCPolicy
 from stable_baselines3.common.policies import BasePolicy
 
 from sb3_inril.common.inril import InRILMixin
-from sb3_inril.tqc.policies import CnnPolicy, MlpPolicy, ResidualMlpPolicy
+from sb3_inril.tqc.policies import ResidualMlpPolicy
 
 
 class InRILTQC(InRILMixin, TQC):
@@ -20,9 +20,6 @@ class InRILTQC(InRILMixin, TQC):
     :param env: the environment to learn from (if registered in Gym, can be str)
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "ResidualMlpPolicy": ResidualMlpPolicy,
-    }
+    # The parent's aliases (MlpPolicy, CnnPolicy, MultiInputPolicy, ...) plus the residual one.
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**TQC.policy_aliases, "ResidualMlpPolicy": ResidualMlpPolicy}
     policy: TQCPolicy
