@@ -148,13 +148,12 @@ class DemonstrationBuffer:
         rms_by_key = obs_rms if isinstance(obs_rms, dict) else {None: obs_rms}
         key = (id(obs_rms), float(sum(rms.count for rms in rms_by_key.values())))
         if key != self._normalizer_key:
-            norm_keys = vec_normalize.norm_keys if isinstance(obs_rms, dict) else [None]
             self._stats = {
                 name: (
                     th.as_tensor(rms_by_key[name].mean, dtype=th.float32, device=self.device),
                     th.sqrt(th.as_tensor(rms_by_key[name].var, dtype=th.float32, device=self.device) + vec_normalize.epsilon),
                 )
-                for name in norm_keys
+                for name in rms_by_key  # VecNormalize keeps statistics for the keys it normalises only
             }
             self._normalizer_key = key
         return self._stats
