@@ -325,6 +325,8 @@ def _load_robomimic(
                 raise ValueError(f"demonstrations: {path!r} demo {demo!r} has no 'actions', found {sorted(group.keys())}")
             where = f"{path!r} demo {demo!r}"
             demo_actions = to_array(group["actions"][()], "actions", where).astype(np.float32)
+            if len(demo_actions) == 0:
+                raise ValueError(f"demonstrations: {where} has no step, expected at least one (observation, action) pair")
             if demo_actions.ndim != 2:
                 raise ValueError(
                     f"demonstrations: {where}: 'actions' has shape {demo_actions.shape}, expected (steps, action_dim)"
@@ -419,8 +421,14 @@ def _load_minari(source: str) -> Demonstrations:
             actions.append(to_array(episode.actions, "actions", where))
             rewards.append(to_array(episode.rewards, "rewards", where).astype(np.float32))
             terminals.append(bool(np.asarray(episode.terminations)[-1]) if len(episode.terminations) else False)
-    except (FileNotFoundError, ValueError, PermissionError):
+    except (FileNotFoundError, PermissionError):
         raise
+    except ValueError as error:
+        if str(error).startswith("demonstrations:"):  # ours, already named
+            raise
+        raise ValueError(
+            f"demonstrations: could not read the Minari dataset {source!r}: {type(error).__name__}: {error}"
+        ) from error
     except Exception as error:  # a corrupt dataset: missing or malformed metadata.json, main_data.hdf5 ...
         raise ValueError(
             f"demonstrations: could not read the Minari dataset {source!r}: {type(error).__name__}: {error}"
