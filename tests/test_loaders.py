@@ -237,3 +237,159 @@ def test_npz_round_trip_and_imitation_export(tmp_path, pendulum_demos):
     np.testing.assert_array_equal(exported.actions, demos.actions)
     assert exported.n_episodes == 10
     assert os.path.isdir(tmp_path / "imitation_dir")
+
+
+def dict_demos(n_episodes: int = 3, length: int = 8) -> dict:
+    rng = np.random.default_rng(0)
+    n = n_episodes * length
+    return {
+        "obs": {"observation": rng.integers(0, 2, (n, 4)), "goal": rng.normal(size=(n, 2)).astype(np.float32)},
+        "acts": rng.uniform(-1, 1, (n, 2)).astype(np.float32),
+        "rewards": rng.normal(size=n).astype(np.float32),
+        "dones": np.tile(np.arange(length) == length - 1, n_episodes),
+    }
+
+
+def test_dict_observations_npz_and_imitation_round_trip(tmp_path):
+    from imitation.data import types
+
+    source = load_demonstrations(dict_demos())
+    assert source.is_dict and source.n_episodes == 3
+    written = save_demonstrations(source, str(tmp_path / "dict_demos"))
+    assert written == str(tmp_path / "dict_demos.npz")
+    with np.load(written) as data:
+        assert {"obs/observation", "obs/goal"} <= set(data.files)
+    again = load_demonstrations(written)
+    for key in ("observation", "goal"):
+        np.testing.assert_array_equal(again.observations[key], source.observations[key])
+    np.testing.assert_array_equal(again.dones, source.dones)
+    np.testing.assert_array_equal(again.rewards, source.rewards)
+    # imitation's DictObs trajectories are read; its dataset format can not hold them (imitation says so).
+    trajectories = [
+        types.TrajectoryWithRew(
+            obs=types.DictObs(
+                {key: np.concatenate([value[s : s + 8], value[s + 7 : s + 8]]) for key, value in again.observations.items()}
+            ),
+            acts=again.actions[s : s + 8],
+            infos=None,
+            terminal=True,
+            rews=again.rewards[s : s + 8],
+        )
+        for s in (0, 8, 16)
+    ]
+    from_imitation = load_demonstrations(trajectories)
+    np.testing.assert_array_equal(from_imitation.observations["goal"], source.observations["goal"])
+    np.testing.assert_array_equal(from_imitation.rewards, source.rewards)
+    with pytest.raises(ValueError, match="imitation's dataset format can not hold dict observations"):
+        save_demonstrations(again, str(tmp_path / "imitation_dict"), format="imitation")
+    assert not os.path.exists(tmp_path / "imitation_dict")
+
+
+def test_conversion_keeps_what_the_source_has(tmp_path):
+    no_rewards = load_demonstrations({k: v for k, v in dict_demos().items() if k != "rewards"})
+    no_rewards.observations = no_rewards.observations["goal"]  # imitation's format holds array observations only
+    path = save_demonstrations(no_rewards, str(tmp_path / "x.npz"))
+    assert load_demonstrations(path).rewards is None  # absent rewards are never invented
+    save_demonstrations(no_rewards, str(tmp_path / "imitation"), format="imitation")
+    assert load_demonstrations(str(tmp_path / "imitation")).rewards is None
+    terminals = no_rewards
+    terminals.episode_terminals = np.array([True, False, True])
+    again = load_demonstrations(save_demonstrations(terminals, str(tmp_path / "t.npz")))
+    np.testing.assert_array_equal(again.episode_terminals, [True, False, True])
+    save_demonstrations(terminals, str(tmp_path / "t_imitation"), format="imitation")
+    np.testing.assert_array_equal(load_demonstrations(str(tmp_path / "t_imitation")).episode_terminals, [True, False, True])
+
+
+def test_minari_dict_observations(tmp_path, monkeypatch):
+    import minari
+    from minari.data_collector import EpisodeBuffer
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    from stable_baselines3.common.envs import BitFlippingEnv
+
+    env = gym.wrappers.TimeLimit(BitFlippingEnv(n_bits=3, continuous=True, max_steps=6), 6)
+    buffers = []
+    for episode_index in range(2):
+        obs, _ = env.reset(seed=episode_index)
+        observations, actions, rewards, terminations, truncations = [obs], [], [], [], []
+        for _ in range(4):
+            action = env.action_space.sample()
+            obs, reward, _, _, _ = env.step(action)
+            observations.append(obs)
+            actions.append(action)
+            rewards.append(reward)
+            terminations.append(False)
+            truncations.append(False)
+        truncations[-1] = True
+        stacked = {key: np.array([o[key] for o in observations]) for key in observations[0]}
+        buffers.append(
+            EpisodeBuffer(
+                id=episode_index,
+                observations=stacked,
+                actions=np.array(actions),
+                rewards=rewards,
+                terminations=terminations,
+                truncations=truncations,
+                infos={},
+            )
+        )
+    minari.create_dataset_from_buffers("bits/random-v0", buffers, env=env, algorithm_name="random")
+    demos = load_demonstrations("bits/random-v0")
+    assert demos.is_dict and set(demos.observations) == {"observation", "achieved_goal", "desired_goal"}
+    assert demos.observations["observation"].shape == (8, 3) and demos.n_episodes == 2
+    np.testing.assert_array_equal(demos.episode_terminals, [False, False])
+    model = InRILSAC("MultiInputPolicy", env, demonstrations=demos, learning_starts=4, batch_size=8, il_interval=2)
+    model.learn(12)
+    assert model._n_il_updates == model._n_rl_updates // 2
+
+
+class RobomimicLikeEnv(DummyEnv):
+    """A stand-in for a robomimic env: it says which keys it observes, flat or as a Dict."""
+
+    obs_key_sizes = {"robot0_eef_pos": 3, "object": 10}
+
+    def __init__(self, as_dict: bool = False) -> None:
+        super().__init__(13, 7)
+        if as_dict:
+            self.observation_space = gym.spaces.Dict(
+                {key: gym.spaces.Box(-np.inf, np.inf, (size,), np.float32) for key, size in self.obs_key_sizes.items()}
+            )
+
+    def reset(self, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, True, {}
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_a_robomimic_path_is_read_with_the_env_keys_also_on_load(tmp_path, as_dict):
+    path = str(tmp_path / "low_dim.hdf5")
+    write_robomimic(path)
+    env = RobomimicLikeEnv(as_dict)
+    model = InRILSAC(
+        "MlpPolicy" if not as_dict else "MultiInputPolicy", env, demonstrations=path, learning_starts=8, batch_size=8
+    )
+    # The env's keys in the env's order (gymnasium sorts the keys of a Dict space).
+    keys = list(env.observation_space.spaces) if as_dict else ["robot0_eef_pos", "object"]
+    expected = {"obs_keys": keys} | ({"observation_format": "dict"} if as_dict else {})
+    assert model.demonstrations == DemonstrationSpec(path, expected)
+    assert isinstance(model.demo_buffer.observations, dict) is as_dict
+    model.save(tmp_path / "model")
+    loaded = InRILSAC.load(tmp_path / "model", env=env, demonstrations=path)  # a path given to load is read the same way
+    assert loaded.demonstrations == DemonstrationSpec(path, expected)
+    assert len(loaded.demo_buffer) + loaded.demo_buffer.n_val == 20 + 21 + 22 + 23
+    loaded.learn(16)
+
+
+def test_robomimic_dict_reading(tmp_path):
+    path = str(tmp_path / "low_dim.hdf5")
+    write_robomimic(path)
+    demos = load_demonstrations(path, observation_format="dict")
+    assert list(demos.observations) == ["object", "robot0_eef_pos", "robot0_eef_quat"]
+    flat = load_demonstrations(path)
+    np.testing.assert_array_equal(
+        np.concatenate(list(demos.observations.values()), axis=1).astype(np.float32), flat.observations
+    )
+    with pytest.raises(ValueError, match="observation_format: expected one of"):
+        load_demonstrations(path, observation_format="nested")

@@ -536,7 +536,7 @@ class InRILMixin:
                 raise ValueError(f"{error}; the env observes: {env_layout}") from error
             raise
         demo_layout = demonstrations.metadata.get("obs_key_sizes")
-        if env_layout is not None and demo_layout:
+        if env_layout is not None and demo_layout and not demonstrations.is_dict:  # dicts: checked key by key
             check_observation_layout(demo_layout, env_layout, demonstrations.metadata.get("source", "demonstrations"))
         recorded_env, env_id = demonstrations_env_id(demonstrations.metadata), self._env_id()
         if recorded_env is not None and env_id is not None and recorded_env != env_id:

@@ -586,6 +586,12 @@ def save_demonstrations(demonstrations: Demonstrations, path: str, format: str =
         np.savez_compressed(path, **arrays)
         return path
     if format == "imitation":
+        if isinstance(demonstrations.observations, dict):
+            # imitation 1.0.1's writer raises "DictObs are not currently supported".
+            raise ValueError(
+                "format: imitation's dataset format can not hold dict observations (imitation 1.0.1 refuses DictObs "
+                "in its writer); write them as npz (obs/<key> members) instead"
+            )
         serialize = _require("imitation.data.serialize", "imitation datasets")
         types = _require("imitation.data.types", "imitation datasets")
         trajectories = []
