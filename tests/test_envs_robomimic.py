@@ -7,15 +7,46 @@ import gymnasium as gym
 import h5py
 import numpy as np
 import pytest
+import robosuite.utils.transform_utils as T
+from gymnasium import spaces
+from stable_baselines3.common.env_checker import check_env
 
 from sb3_inril import InRILPPO, load_demonstrations
 from sb3_inril.common.loaders import DemonstrationSpec, check_observation_layout
 from sb3_inril.data import demonstration_metadata, demonstration_path
 from sb3_inril.envs import ROBOMIMIC_TASKS, make_robomimic_env, robomimic_env_id
-from sb3_inril.envs.robomimic import DEFAULT_OBS_KEYS, RobomimicEnv, convert_controller_config, robosuite_kwargs_from_env_args
+from sb3_inril.envs.robomimic import (
+    DEFAULT_OBS_KEYS,
+    RobomimicEnv,
+    convert_controller_config,
+    object_layout_of_env_args,
+    robosuite_kwargs_from_env_args,
+)
 from sb3_inril.envs.scripted import DATASET_OBS_KEYS, ScriptedPickPolicy, collect_robomimic_demos
 
 LIFT_SIZES = {"object": 10, "robot0_eef_pos": 3, "robot0_eef_quat": 4, "robot0_gripper_qpos": 2}
+_TRANSPORT_POSES = [
+    *("payload_pos", "payload_quat", "trash_pos", "trash_quat", "lid_handle_pos", "lid_handle_quat"),
+    *("target_bin_pos", "trash_bin_pos"),
+]
+_TRANSPORT_RELATIVE = ["gripper0_to_payload", "gripper0_to_lid_handle", "gripper1_to_payload", "gripper1_to_trash"]
+_TRANSPORT_FLAGS = ["payload_in_target_bin", "trash_in_trash_bin"]
+# The object observables in the order robosuite 1.4.1's _setup_observables concatenated them (the
+# layout of robomimic's v141 files), written out here rather than read from the module under test.
+V141_ORDER = {
+    "Lift": ["cube_pos", "cube_quat", "gripper_to_cube_pos"],
+    "PickPlaceCan": ["Can_pos", "Can_quat", "Can_to_robot0_eef_pos", "Can_to_robot0_eef_quat"],
+    "NutAssemblySquare": ["SquareNut_pos", "SquareNut_quat", "SquareNut_to_robot0_eef_pos", "SquareNut_to_robot0_eef_quat"],
+    "TwoArmTransport": _TRANSPORT_POSES + _TRANSPORT_RELATIVE + _TRANSPORT_FLAGS,
+}
+# robosuite 1.5.2's order (its object-state).
+V15_ORDER = {
+    "Lift": V141_ORDER["Lift"],
+    "PickPlaceCan": ["Can_to_robot0_eef_pos", "Can_to_robot0_eef_quat", "Can_pos", "Can_quat"],
+    "NutAssemblySquare": ["SquareNut_to_robot0_eef_pos", "SquareNut_to_robot0_eef_quat", "SquareNut_pos", "SquareNut_quat"],
+    "TwoArmTransport": _TRANSPORT_POSES + _TRANSPORT_FLAGS + _TRANSPORT_RELATIVE,
+}
+OBJECT_NAME = {"PickPlaceCan": "Can", "NutAssemblySquare": "SquareNut"}
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +65,16 @@ def run_scripted_episode(env: RobomimicEnv, seed: int) -> tuple[int, float, bool
         if terminated or truncated:
             return step, reward, terminated, truncated, info
     raise AssertionError("the episode did not end at the horizon")
+
+
+def object_in_gripper_frame(obj_pos, obj_quat, eef_pos, eef_quat) -> tuple[np.ndarray, np.ndarray]:
+    """The object's pose in the end effector's frame, as robosuite computes ``<obj>_to_robot0_eef_*``."""
+    world_in_gripper = T.pose_inv(T.pose2mat((np.asarray(eef_pos), np.asarray(eef_quat))))
+    return T.mat2pose(T.pose_in_A_to_pose_in_B(T.pose2mat((np.asarray(obj_pos), np.asarray(obj_quat))), world_in_gripper))
+
+
+def named_concatenation(raw: dict, names: list[str]) -> np.ndarray:
+    return np.concatenate([np.ravel(raw[name]) for name in names]).astype(np.float32)
 
 
 def test_ids_registered_on_import_without_importing_robosuite():
@@ -100,10 +141,122 @@ def test_other_tasks_build_with_robomimic_keys():
     transport.close()
 
 
+@pytest.mark.parametrize("task", list(V141_ORDER))
+def test_object_vector_has_robomimic_v141_layout(task):
+    env = RobomimicEnv(task, horizon=3)
+    size = env.obs_key_sizes["object"]
+    obs, _ = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        raw = env._last_raw
+        expected = named_concatenation(raw, V141_ORDER[task])
+        assert expected.shape == (size,)
+        np.testing.assert_array_equal(obs[:size], expected)  # "object" comes first in the default keys
+        if task != "Lift":  # Lift's order did not change, its sign did (below)
+            assert not np.allclose(obs[:size], named_concatenation(raw, V15_ORDER[task]))
+        # The relative observables as robosuite 1.4 computed them, from this step's poses.
+        if task == "Lift":
+            np.testing.assert_allclose(raw["gripper_to_cube_pos"], raw["robot0_eef_pos"] - raw["cube_pos"], atol=1e-12)
+        elif task == "TwoArmTransport":
+            np.testing.assert_allclose(raw["gripper0_to_payload"], raw["payload_pos"] - raw["robot0_eef_pos"], atol=1e-12)
+            np.testing.assert_allclose(raw["gripper1_to_trash"], raw["trash_pos"] - raw["robot1_eef_pos"], atol=1e-12)
+        else:
+            name = OBJECT_NAME[task]
+            pos, quat = object_in_gripper_frame(
+                raw[f"{name}_pos"], raw[f"{name}_quat"], raw["robot0_eef_pos"], raw["robot0_eef_quat"]
+            )
+            assert np.linalg.norm(raw[f"{name}_to_robot0_eef_pos"]) > 0.01  # not robosuite 1.5's zeros after a reset
+            np.testing.assert_allclose(raw[f"{name}_to_robot0_eef_pos"], pos, atol=1e-9)
+            np.testing.assert_allclose(raw[f"{name}_to_robot0_eef_quat"], quat, atol=1e-6)
+        obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
+    assert list(env.object_observables) == V141_ORDER[task] and env.env_args["object_layout"] == "v141"
+    env.close()
+
+
+def test_v15_layout_is_robosuite_15s_object_state():
+    env = RobomimicEnv("PickPlaceCan", horizon=5, object_layout="v15")
+    assert env.object_observables is None and env.env_args["object_layout"] == "v15"
+    obs, _ = env.reset(seed=0)
+    raw = env._last_raw
+    np.testing.assert_array_equal(obs[:14], raw["object-state"].astype(np.float32))
+    np.testing.assert_array_equal(obs[:14], named_concatenation(raw, V15_ORDER["PickPlaceCan"]))
+    # robosuite 1.5 computes the relative pose before the can's pose: zeros after a reset, then the
+    # previous step's pose of the can in the current frame of the end effector.
+    np.testing.assert_array_equal(obs[:7], 0.0)
+    for _ in range(3):
+        previous = raw
+        env.step(np.array([0.5, 0.5, -0.5, 0, 0, 0, 0], dtype=np.float32))
+        raw = env._last_raw
+        pos, _ = object_in_gripper_frame(
+            previous["Can_pos"], previous["Can_quat"], raw["robot0_eef_pos"], raw["robot0_eef_quat"]
+        )
+        np.testing.assert_allclose(raw["Can_to_robot0_eef_pos"], pos, atol=1e-9)
+    env.close()
+
+
+def test_object_layout_of_env_args(lift_file, tmp_path):
+    assert object_layout_of_env_args({"env_name": "Lift", "env_version": "1.5.1", "type": 1}) == "v15"
+    assert object_layout_of_env_args({"env_name": "Lift", "env_version": "1.4.1", "type": 1}) == "v141"
+    assert object_layout_of_env_args(json.dumps({"env_name": "Lift", "env_kwargs": {"env_version": "1.2.0"}})) == "v141"
+    assert object_layout_of_env_args({"env_name": "Lift", "type": 1}) == "v141"
+    assert object_layout_of_env_args({"env_name": "Lift", "env_version": "1.4.1", "object_layout": "v15"}) == "v15"
+    # A file written by robomimic with robosuite 1.5 (low_dim_v15) is observed in its layout.
+    path = str(tmp_path / "v15.hdf5")
+    with h5py.File(lift_file, "r") as source, h5py.File(path, "w") as target:
+        source.copy("data", target)
+        env_args = json.loads(target["data"].attrs["env_args"])
+        del env_args["object_layout"]
+        target["data"].attrs["env_args"] = json.dumps(dict(env_args, env_version="1.5.1"))
+    for file, kwargs, layout in ((path, {}, "v15"), (lift_file, {}, "v141"), (path, {"object_layout": "v141"}, "v141")):
+        env = RobomimicEnv.from_dataset(file, horizon=2, **kwargs)
+        assert env.object_layout == layout
+        env.close()
+
+
+def test_dict_observations():
+    keys = ["robot0_gripper_qpos", "object", "robot0_eef_pos"]  # not sorted: kept in this order
+    # The same robosuite seed: the same cube size (drawn when the env is built).
+    flat = RobomimicEnv("Lift", horizon=3, obs_keys=keys, seed=0)
+    env = RobomimicEnv("Lift", horizon=3, obs_keys=keys, observation_format="dict", seed=0)
+    assert isinstance(env.observation_space, spaces.Dict) and list(env.observation_space.spaces) == keys
+    for key, size in env.obs_key_sizes.items():
+        box = env.observation_space[key]
+        assert isinstance(box, spaces.Box) and box.shape == (size,) and box.dtype == np.float32
+    assert env.obs_key_sizes == flat.obs_key_sizes == {"robot0_gripper_qpos": 2, "object": 10, "robot0_eef_pos": 3}
+    split = np.cumsum(list(env.obs_key_sizes.values()))[:-1]
+    observations = [(flat.reset(seed=3)[0], env.reset(seed=3)[0])]
+    action = np.array([0.3, -0.2, 0.5, 0, 0, 0, 1], dtype=np.float32)
+    for _ in range(2):
+        observations.append((flat.step(action)[0], env.step(action)[0]))
+    for flat_obs, obs in observations:
+        assert list(obs) == keys and env.observation_space.contains(obs)
+        for key, part in zip(keys, np.split(flat_obs, split)):
+            assert obs[key].dtype == np.float32
+            np.testing.assert_array_equal(obs[key], part)
+    flat.close()
+    env.close()
+    made = gym.make("robomimic/Lift-v0", horizon=3, observation_format="dict")
+    assert list(made.observation_space.spaces) == DEFAULT_OBS_KEYS["Lift"]
+    assert made.unwrapped.obs_key_sizes == LIFT_SIZES
+    made.close()
+
+
+@pytest.mark.parametrize("observation_format", ["flat", "dict"])
+def test_check_env(observation_format):
+    env = RobomimicEnv("Lift", horizon=20, observation_format=observation_format)
+    check_env(env, skip_render_check=True)
+    env.close()
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         (dict(task="Stack2"), "task: unknown robomimic task 'Stack2'"),
+        (
+            dict(task="Lift", observation_format="nested"),
+            "observation_format: expected one of ('flat', 'dict'), found 'nested'",
+        ),
+        (dict(task="Lift", object_layout="v14"), "object_layout: expected one of ('v141', 'v15'), found 'v14'"),
         (dict(), "task: expected a robomimic task name or env_args"),
         (dict(task="Lift", reward_type="shaped"), "reward_type: expected 'sparse' or 'dense', found 'shaped'"),
         (dict(task="Lift", horizon=0), "horizon: expected a positive number of steps, found 0"),
@@ -178,7 +331,7 @@ def test_scripted_file_is_robomimic_layout(lift_file):
         demos = sorted(data.keys())
         assert demos == ["demo_0", "demo_1", "demo_2"]
         env_args = json.loads(data.attrs["env_args"])
-        assert env_args["env_name"] == "Lift" and env_args["type"] == 1
+        assert env_args["env_name"] == "Lift" and env_args["type"] == 1 and env_args["object_layout"] == "v141"
         assert env_args["env_kwargs"]["controller_configs"]["body_parts"]["right"]["type"] == "OSC_POSE"
         made = json.loads(data.attrs["sb3_inril"])
         assert made["command"] == "test" and made["seed"] == 5 and made["success_rate"] == 1.0
@@ -280,6 +433,17 @@ def test_shipped_scripted_demonstrations():
         assert made["task"] == task and made["success_rate"] > 0.9 and made["command"].startswith("python scripts/")
         demos = load_demonstrations(path, obs_keys=DEFAULT_OBS_KEYS[task])
         assert demos.n_episodes == made["n_demos"] and len(demos.actions) == made["n_transitions"]
+        # Their object vector has the layout the env observes (robomimic's v141), at every step.
+        with h5py.File(path, "r") as file:
+            assert json.loads(file["data"].attrs["env_args"])["object_layout"] == "v141"
+            obs = {key: file["data/demo_0/obs"][key][()] for key in ("object", "robot0_eef_pos", "robot0_eef_quat")}
+        if task == "Lift":
+            np.testing.assert_allclose(obs["object"][:, 7:10], obs["robot0_eef_pos"] - obs["object"][:, :3], atol=1e-5)
+        else:
+            for row, eef_pos, eef_quat in zip(obs["object"], obs["robot0_eef_pos"], obs["robot0_eef_quat"]):
+                pos, quat = object_in_gripper_frame(row[:3], row[3:7], eef_pos, eef_quat)
+                np.testing.assert_allclose(row[7:10], pos, atol=1e-5)
+                np.testing.assert_allclose(row[10:14], quat, atol=1e-4)
     with pytest.raises(FileNotFoundError, match="robomimic/lift_v0_scripted"):
         demonstration_path("robomimic/Lift-v0", "expert")
 

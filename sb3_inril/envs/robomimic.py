@@ -6,12 +6,35 @@ robomimic's own ``EnvRobosuite`` needs ``mujoco_py``; this module needs only ``r
 robomimic HDF5 file (``RobomimicEnv.from_dataset(path)``), old robosuite 1.2-1.4 controller
 configurations included.
 
-Observations are flat: the low-dimensional observation keys, in the order given, concatenated.
-Key names are robomimic's: robosuite's ``object-state`` is ``object``; ``robot<i>_eef_vel_lin`` /
-``robot<i>_eef_vel_ang`` (in robomimic's datasets, gone from robosuite 1.5's observations) are
-computed from the end-effector site's velocity. The reward is sparse (1 on success) by default,
-``info["is_success"]`` is set at every step (SB3 logs it as ``rollout/success_rate``), and an
-episode ends on success (``terminate_on_success``) or is truncated at ``horizon`` steps.
+Observations are the low-dimensional observation keys, in the order given: concatenated into one
+vector (``observation_format="flat"``, the default) or a ``spaces.Dict`` of one vector per key
+(``"dict"``). Key names are robomimic's: robosuite's ``object-state`` is ``object``;
+``robot<i>_eef_vel_lin`` / ``robot<i>_eef_vel_ang`` (in robomimic's datasets, gone from robosuite
+1.5's observations) are computed from the end-effector site's velocity. The reward is sparse (1 on
+success) by default, ``info["is_success"]`` is set at every step (SB3 logs it as
+``rollout/success_rate``), and an episode ends on success (``terminate_on_success``) or is truncated
+at ``horizon`` steps.
+
+The ``object`` vector has the layout of robomimic's ``low_dim_v141`` files (robosuite 1.4.1; its
+v0.1 files, robosuite 1.2, have the same) by default, ``object_layout="v141"``. robosuite 1.5 builds
+``object-state`` differently, with the same size, so a policy trained on those files would read
+swapped or negated features from robosuite 1.5's own vector:
+
+- NutAssemblySquare and PickPlaceCan: robosuite 1.5 puts ``<obj>_to_robot0_eef_pos``,
+  ``<obj>_to_robot0_eef_quat`` before ``<obj>_pos``, ``<obj>_quat`` (1.4: after), and computes the
+  relative pose before the object's pose is sampled, from the cached one: zeros after a reset, the
+  previous step's object pose afterwards (1.4: the current pose, at every step);
+- TwoArmTransport: robosuite 1.5 puts the two flags ``payload_in_target_bin``,
+  ``trash_in_trash_bin`` before the four ``gripper<i>_to_*`` vectors (1.4: after them, last);
+- Lift: same order, but robosuite 1.5's ``gripper_to_cube_pos`` is ``cube - eef``, 1.4's
+  ``eef - cube``.
+
+The v141 layout is built from the individual observables, named in
+:data:`V141_OBJECT_OBSERVABLES`, which robosuite evaluates in robosuite 1.4's order (so the relative
+poses are computed from the current object pose, as 1.4 did). ``object_layout="v15"`` keeps robosuite
+1.5's ``object-state`` as it is: the layout of robomimic's ``low_dim_v15`` files (robomimic >= 0.4).
+:meth:`RobomimicEnv.from_dataset` picks the layout from the file's ``env_args``
+(:func:`object_layout_of_env_args`).
 """
 
 import copy
@@ -47,6 +70,37 @@ DEFAULT_OBS_KEYS: dict[str, list[str]] = {
     ),
 }
 
+#: robomimic's ``object`` vector in its v0.1 and v141 files: the object observables in the order
+#: robosuite 1.2-1.4 concatenated them into ``object-state`` (their ``_setup_observables``), by
+#: robosuite 1.5's names (the same ones).
+V141_OBJECT_OBSERVABLES: dict[str, tuple[str, ...]] = {
+    "Lift": ("cube_pos", "cube_quat", "gripper_to_cube_pos"),
+    "PickPlaceCan": ("Can_pos", "Can_quat", "Can_to_robot0_eef_pos", "Can_to_robot0_eef_quat"),
+    "NutAssemblySquare": ("SquareNut_pos", "SquareNut_quat", "SquareNut_to_robot0_eef_pos", "SquareNut_to_robot0_eef_quat"),
+    "TwoArmTransport": (
+        "payload_pos",
+        "payload_quat",
+        "trash_pos",
+        "trash_quat",
+        "lid_handle_pos",
+        "lid_handle_quat",
+        "target_bin_pos",
+        "trash_bin_pos",
+        "gripper0_to_payload",
+        "gripper0_to_lid_handle",
+        "gripper1_to_payload",
+        "gripper1_to_trash",
+        "payload_in_target_bin",
+        "trash_in_trash_bin",
+    ),
+}
+#: Object observables robosuite 1.5 computes with the opposite sign: robosuite 1.2-1.4's Lift had
+#: ``gripper_to_cube_pos = eef_pos - cube_pos``, 1.5 has ``cube_pos - eef_pos``.
+_V141_NEGATED_OBSERVABLES: dict[str, tuple[str, ...]] = {"Lift": ("gripper_to_cube_pos",)}
+#: ``object_layout`` values: robomimic's ``low_dim_v141`` files (robosuite <= 1.4) and ``low_dim_v15`` files.
+OBJECT_LAYOUTS = ("v141", "v15")
+OBSERVATION_FORMATS = ("flat", "dict")
+
 _RENDERING_OFF = dict(has_renderer=False, has_offscreen_renderer=False, use_camera_obs=False)
 _VELOCITY_SUFFIXES = ("_eef_vel_lin", "_eef_vel_ang")
 
@@ -70,6 +124,32 @@ def default_env_args(task: str) -> dict[str, Any]:
     env_kwargs = {key: value for key, value in ROBOMIMIC_TASKS[task].items() if key != "horizon"}
     env_kwargs.update(control_freq=20, reward_shaping=False, use_object_obs=True, ignore_done=True, **_RENDERING_OFF)
     return {"env_name": task, "type": 1, "env_kwargs": env_kwargs}
+
+
+def object_layout_of_env_args(env_args: dict[str, Any] | str) -> str:
+    """
+    The ``object`` layout of a robomimic file, from its ``env_args``.
+
+    Files this package writes record it (``"object_layout"``); robomimic's record the robosuite
+    version they were made with (``"env_version"``, 1.5 and later: ``"v15"``); a file with neither
+    is taken for an older robomimic file (``"v141"``).
+
+    :param env_args: the dict (or JSON string) stored in ``data.attrs["env_args"]``
+    :return: one of :data:`OBJECT_LAYOUTS`
+    """
+    if isinstance(env_args, (str, bytes)):
+        env_args = json.loads(env_args)
+    if not isinstance(env_args, dict):
+        raise ValueError(f"env_args: expected a dict (robomimic's format), found {env_args!r}")
+    if env_args.get("object_layout") in OBJECT_LAYOUTS:
+        return env_args["object_layout"]
+    # robomimic writes env_version beside env_name; older configurations carried it in env_kwargs.
+    version = env_args.get("env_version") or env_args.get("env_kwargs", {}).get("env_version")
+    try:
+        major_minor = tuple(int(part) for part in str(version).split(".")[:2])
+    except ValueError:
+        return "v141"
+    return "v15" if major_minor >= (1, 5) else "v141"
 
 
 def convert_controller_config(controller_config: dict[str, Any] | None, robot: str) -> dict[str, Any] | None:
@@ -155,13 +235,15 @@ def _init_arguments(env_class: type) -> set[str]:
 
 class RobomimicEnv(gym.Env):
     """
-    A robomimic task (robosuite 1.5) as a gymnasium env with a flat low-dimensional observation.
+    A robomimic task (robosuite 1.5) as a gymnasium env with low-dimensional observations.
 
     :param task: a robosuite environment name (``"Lift"``, ``"PickPlaceCan"``, ``"NutAssemblySquare"``,
         ``"TwoArmTransport"``); ignored when ``env_args`` is given
     :param env_args: robomimic ``env_args`` (dict or JSON string) to build the env from instead
-    :param obs_keys: the observation keys, concatenated in this order (default: robomimic's
-        low-dimensional keys for the task, see :data:`DEFAULT_OBS_KEYS`)
+    :param obs_keys: the observation keys, in this order (default: robomimic's low-dimensional keys
+        for the task, see :data:`DEFAULT_OBS_KEYS`)
+    :param observation_format: ``"flat"``: the keys' values concatenated into one float32 vector;
+        ``"dict"``: a ``spaces.Dict`` of one float32 vector per key, in the order of ``obs_keys``
     :param reward_type: ``"sparse"`` (1 on success, else 0) or ``"dense"`` (robosuite's shaped reward)
     :param horizon: steps before the episode is truncated (default: robomimic's for the task)
     :param terminate_on_success: end the episode at the first success
@@ -169,6 +251,10 @@ class RobomimicEnv(gym.Env):
         cube size, ...) and the first episodes' placements; recorded in :attr:`env_args`.
         ``reset(seed=...)`` seeds each episode
     :param env_kwargs: more ``robosuite.make`` arguments (override ``env_args``)
+    :param object_layout: the ``object`` vector's layout: ``"v141"`` (robomimic's ``low_dim_v141``
+        and v0.1 files, robosuite <= 1.4; the tasks of :data:`V141_OBJECT_OBSERVABLES`, other tasks
+        keep robosuite 1.5's) or ``"v15"`` (robosuite 1.5's ``object-state``, robomimic's
+        ``low_dim_v15`` files); default: ``env_args``'s (:func:`object_layout_of_env_args`), else ``"v141"``
     """
 
     metadata = {"render_modes": []}
@@ -183,15 +269,23 @@ class RobomimicEnv(gym.Env):
         terminate_on_success: bool = True,
         seed: int | None = None,
         env_kwargs: dict[str, Any] | None = None,
+        observation_format: str = "flat",
+        object_layout: str | None = None,
     ) -> None:
         robosuite = _require_robosuite()
         if reward_type not in ("sparse", "dense"):
             raise ValueError(f"reward_type: expected 'sparse' or 'dense', found {reward_type!r}")
+        if observation_format not in OBSERVATION_FORMATS:
+            raise ValueError(f"observation_format: expected one of {OBSERVATION_FORMATS}, found {observation_format!r}")
+        if object_layout is not None and object_layout not in OBJECT_LAYOUTS:
+            raise ValueError(f"object_layout: expected one of {OBJECT_LAYOUTS}, found {object_layout!r}")
         if env_args is None:
             if task is None:
                 raise ValueError("task: expected a robomimic task name or env_args, found neither")
             env_args = default_env_args(task)
         task, kwargs = robosuite_kwargs_from_env_args(env_args)
+        if object_layout is None:
+            object_layout = object_layout_of_env_args(env_args)
         kwargs.update(env_kwargs or {})
         if seed is not None:
             kwargs["seed"] = int(seed)
@@ -212,7 +306,12 @@ class RobomimicEnv(gym.Env):
             kwargs["controller_configs"] = load_composite_controller_config(robot=kwargs["robots"][0])
         self.robosuite_kwargs = kwargs
         self.env = robosuite.make(task, **kwargs)
-        self.env_args = {"env_name": task, "type": 1, "env_kwargs": _jsonable(kwargs)}
+        self.object_layout = object_layout
+        #: The observables the ``object`` vector concatenates (None: robosuite's ``object-state``).
+        self.object_observables = self._setup_object_layout() if object_layout == "v141" else None
+        # The layout is recorded: a file written from this env is read back with it (from_dataset).
+        self.env_args = {"env_name": task, "type": 1, "env_kwargs": _jsonable(kwargs), "object_layout": object_layout}
+        self.observation_format = observation_format
 
         raw = self.env.reset()
         #: Every low-dimensional key this env can observe, with its size (robomimic's names).
@@ -225,8 +324,13 @@ class RobomimicEnv(gym.Env):
                 f"available keys and sizes: {available}"
             )
         self.obs_key_sizes = {key: available[key] for key in self.obs_keys}
-        size = sum(self.obs_key_sizes.values())
-        self.observation_space = spaces.Box(-np.inf, np.inf, (size,), np.float32)
+        if observation_format == "dict":
+            # A sequence of pairs keeps the keys in the order given (a dict would be sorted).
+            boxes = [(key, spaces.Box(-np.inf, np.inf, (size,), np.float32)) for key, size in self.obs_key_sizes.items()]
+            self.observation_space = spaces.Dict(boxes)
+        else:
+            size = sum(self.obs_key_sizes.values())
+            self.observation_space = spaces.Box(-np.inf, np.inf, (size,), np.float32)
         low, high = self.env.action_spec
         self.action_space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
         self._elapsed_steps = 0
@@ -239,7 +343,8 @@ class RobomimicEnv(gym.Env):
         :param path: the HDF5 file (its ``data.attrs["env_args"]``)
         :param obs_keys: default: the file's low-dimensional keys in alphabetical order, as
             :func:`~sb3_inril.load_demonstrations` reads them
-        :param kwargs: more :class:`RobomimicEnv` arguments
+        :param kwargs: more :class:`RobomimicEnv` arguments (``object_layout`` defaults to the file's,
+            see :func:`object_layout_of_env_args`)
         """
         from sb3_inril.common.loaders import read_robomimic_env_args, robomimic_obs_layout
 
@@ -249,6 +354,31 @@ class RobomimicEnv(gym.Env):
         demo_layout = {key: file_layout[key] for key in env.obs_keys if key in file_layout}
         check_observation_layout(demo_layout, env.obs_key_sizes, path)
         return env
+
+    def _setup_object_layout(self) -> tuple[str, ...] | None:
+        """Make robosuite compute the ``object`` observables as robosuite 1.4 did; their names."""
+        names = V141_OBJECT_OBSERVABLES.get(self.task)
+        observables = self.env._observables
+        if names is None or not getattr(self.env, "use_object_obs", True):
+            return None
+        missing = [name for name in names if name not in observables]
+        if missing:
+            raise ValueError(
+                f"object_layout: robosuite's {self.task} has no observables {missing} for the 'v141' layout "
+                f"(its object observables: {[n for n, o in observables.items() if o.modality == 'object']}); "
+                "use object_layout='v15'"
+            )
+        # robosuite updates the observables in this dict's order, each reading those before it from
+        # a cache. robosuite 1.5 puts <obj>_to_robot0_eef_pos before <obj>_pos: it reads the pose
+        # cached at the previous step (zeros after a reset). In robosuite 1.4's order it reads the
+        # current one, as the recorded files did. robosuite offers no call to reorder them.
+        order = list(observables)
+        first = min(order.index(name) for name in names)
+        others = [name for name in order if name not in names]
+        self.env._observables = {name: observables[name] for name in [*others[:first], *names, *others[first:]]}
+        for name in _V141_NEGATED_OBSERVABLES.get(self.task, ()):
+            self.env.modify_observable(name, "sensor", _negated(observables[name]._sensor))
+        return names
 
     def _velocity(self, robot_index: int, suffix: str) -> np.ndarray:
         robot = self.env.robots[robot_index]
@@ -268,15 +398,23 @@ class RobomimicEnv(gym.Env):
 
     def _value(self, raw: dict[str, np.ndarray], key: str) -> np.ndarray:
         if key == "object":
-            return raw["object-state"]
+            if self.object_observables is None:
+                return raw["object-state"]
+            return np.concatenate([np.ravel(raw[name]) for name in self.object_observables]).astype(np.float64)
         if key.endswith(_VELOCITY_SUFFIXES) and key not in raw:
             suffix = "_eef_vel_lin" if key.endswith("_eef_vel_lin") else "_eef_vel_ang"
             return self._velocity(int(key[len("robot") : -len(suffix)]), suffix)
         return raw[key]
 
     def flatten(self, raw: dict[str, np.ndarray]) -> np.ndarray:
-        """The flat observation of a robosuite observation dict."""
+        """The flat observation of a robosuite observation dict (whatever ``observation_format`` is)."""
         return np.concatenate([np.ravel(self._value(raw, key)) for key in self.obs_keys]).astype(np.float32)
+
+    def observation(self, raw: dict[str, np.ndarray]) -> np.ndarray | dict[str, np.ndarray]:
+        """The observation of a robosuite observation dict, in ``observation_format``."""
+        if self.observation_format == "flat":
+            return self.flatten(raw)
+        return {key: np.ravel(self._value(raw, key)).astype(np.float32) for key in self.obs_keys}
 
     def raw_observation(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Every low-dimensional observation under robomimic's key names (what a dataset stores)."""
@@ -294,15 +432,17 @@ class RobomimicEnv(gym.Env):
             sampler.rng = rng
             samplers.extend(getattr(sampler, "samplers", {}).values())
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray | dict[str, np.ndarray], dict]:
         super().reset(seed=seed)
         if seed is not None:
             self._reseed(seed)
         self._last_raw = self.env.reset()
         self._elapsed_steps = 0
-        return self.flatten(self._last_raw), {"is_success": False}
+        return self.observation(self._last_raw), {"is_success": False}
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def step(self, action: np.ndarray) -> tuple[np.ndarray | dict[str, np.ndarray], float, bool, bool, dict]:
         raw, reward, _, info = self.env.step(np.asarray(action, dtype=np.float64))
         self._last_raw = raw
         self._elapsed_steps += 1
@@ -312,7 +452,7 @@ class RobomimicEnv(gym.Env):
         info = dict(info, is_success=success)
         terminated = success and self.terminate_on_success
         truncated = self._elapsed_steps >= self.horizon and not terminated
-        return self.flatten(raw), float(reward), terminated, truncated, info
+        return self.observation(raw), float(reward), terminated, truncated, info
 
     def get_state(self) -> np.ndarray:
         """The flattened MuJoCo state (robomimic's ``states`` dataset)."""
@@ -326,6 +466,18 @@ class RobomimicEnv(gym.Env):
         if getattr(self, "env", None) is not None:
             self.env.close()
             self.env = None
+
+
+def _negated(sensor_fn: Any) -> Any:
+    """A robosuite sensor returning the negative of ``sensor_fn``'s value."""
+    from robosuite.utils.observables import sensor
+
+    @sensor(modality=sensor_fn.__modality__)
+    def negated(obs_cache: dict[str, Any]) -> np.ndarray:
+        return -np.asarray(sensor_fn(obs_cache))
+
+    negated.__name__ = sensor_fn.__name__
+    return negated
 
 
 def _jsonable(value: Any) -> Any:
