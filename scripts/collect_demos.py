@@ -3,7 +3,9 @@
 Writes ``OUT.npz`` (keys ``obs``, ``acts``, ``rewards``, ``dones``, ``episode_starts``,
 ``episode_returns``, ``metadata``) and ``OUT.json`` (how the data was made: model, algorithm,
 seed, command, returns). With ``--imitation-dir`` it also writes imitation's format
-(``imitation.data.serialize.save``).
+(``imitation.data.serialize.save``); with ``--train-steps`` it also saves the expert it trains as
+``OUT_expert.zip``. It refuses to overwrite any of these (checked before anything is trained or
+rolled out) unless ``--force``.
 
 Example::
 
@@ -22,6 +24,8 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_expert import ALGOS
+
+from sb3_inril.demos_cli import refuse_existing_outputs
 
 
 def rollout(
@@ -59,7 +63,24 @@ def rollout(
     return {"episodes": episodes, "returns": kept_returns, "all_returns": all_returns}
 
 
-def main() -> None:
+def output_paths(out: str, imitation_dir: str | None = None, train_steps: int | None = None) -> list[str]:
+    """
+    Every file or directory a run writes.
+
+    :param out: the output path without extension
+    :param imitation_dir: where imitation's format goes, if anywhere
+    :param train_steps: set when an expert is trained (and saved as ``OUT_expert.zip``)
+    :return: the paths
+    """
+    paths = [out + ".npz", out + ".json"]
+    if train_steps is not None:
+        paths.append(out + "_expert.zip")
+    if imitation_dir:
+        paths.append(imitation_dir)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="SB3 .zip to roll out")
@@ -73,7 +94,13 @@ def main() -> None:
     parser.add_argument("--require-success", action="store_true", help="keep only episodes with info['is_success']")
     parser.add_argument("--out", required=True, help="output path without extension")
     parser.add_argument("--imitation-dir", default=None, help="also save in imitation's format here")
-    args = parser.parse_args()
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    args = parser.parse_args(argv)
+    # Before anything is loaded, trained or rolled out: an existing output is an error, not a surprise.
+    try:
+        refuse_existing_outputs(output_paths(args.out, args.imitation_dir, args.train_steps), args.force)
+    except FileExistsError as error:
+        parser.exit(2, f"error: {error}\n")
 
     if args.model:
         model = ALGOS[args.algo].load(args.model, device="cpu")
@@ -92,7 +119,7 @@ def main() -> None:
     dones[np.cumsum(lengths) - 1] = True
     returns = np.array(result["returns"])
     metadata = {
-        "command": " ".join(["python"] + sys.argv),
+        "command": " ".join(["python"] + (sys.argv if argv is None else ["scripts/collect_demos.py", *argv])),
         "env": args.env,
         "model": args.model,
         "algo": args.algo,

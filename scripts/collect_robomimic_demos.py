@@ -2,7 +2,8 @@
 
 Prints the expert's success rate (over every episode it attempted) and writes ``<out>.hdf5``
 (robomimic's layout: ``data/demo_i/{obs,next_obs,actions,rewards,dones,states}``, ``env_args``,
-``mask/train``, ``mask/valid``) and ``<out>.json`` (how it was made).
+``mask/train``, ``mask/valid``) and ``<out>.json`` (how it was made). It refuses to overwrite
+either (checked before the environment is built) unless ``--force``.
 
 Example::
 
@@ -12,7 +13,18 @@ Example::
 import argparse
 import sys
 
+from sb3_inril.demos_cli import refuse_existing_outputs
 from sb3_inril.envs.scripted import SCRIPTED_TASKS, collect_robomimic_demos
+
+
+def output_paths(out: str) -> list[str]:
+    """
+    Every file a run writes.
+
+    :param out: the output path without extension
+    :return: the ``.hdf5`` file and the ``.json`` beside it
+    """
+    return [out + ".hdf5", out + ".json"]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -25,7 +37,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--keep-failures", action="store_true", help="also write unsuccessful episodes")
     parser.add_argument("--model-file", action="store_true", help="store the MuJoCo XML in every demo (40 kB each)")
     parser.add_argument("--out", required=True, help="output path without extension")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = parser.parse_args(argv)
+    # Before the environment is built or any episode is run.
+    try:
+        refuse_existing_outputs(output_paths(args.out), args.force)
+    except FileExistsError as error:
+        parser.exit(2, f"error: {error}\n")
     command = "python " + " ".join(sys.argv if argv is None else ["scripts/collect_robomimic_demos.py", *argv])
     stats = collect_robomimic_demos(
         args.task,
