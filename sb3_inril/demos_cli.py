@@ -477,7 +477,8 @@ def compare(source: Any, written: Any) -> list[str]:
         key for key in keys if key in metadata_after and _jsonable(metadata_before[key]) != _jsonable(metadata_after[key])
     ]
     if lost or changed:
-        raise DemosCliError(f"metadata not kept by the conversion: lost {lost}, changed {changed}")
+        parts = [f"lost {lost}" if lost else "", f"changed {changed}" if changed else ""]
+        raise DemosCliError(f"metadata not kept by the conversion: {', '.join(part for part in parts if part)}")
     report.append(f"metadata: kept ({', '.join(keys)})" if keys else "metadata: none besides format and source")
     return report
 
