@@ -12,22 +12,22 @@ for target in $targets; do
   case $target in
     pendulum)
       $PY scripts/train_expert.py --env Pendulum-v1 --algo sac --steps 12000 --seed 0 --learning-starts 1000 --checkpoint-freq 1000 --out experts/pendulum_sac
-      $PY scripts/collect_demos.py --model experts/pendulum_sac/final.zip --algo sac --env Pendulum-v1 --episodes 20 --seed 100 --out sb3_inril/data/pendulum_v1_expert
-      $PY scripts/collect_demos.py --model experts/pendulum_sac/checkpoints/model_3000_steps.zip --algo sac --env Pendulum-v1 --episodes 20 --seed 200 --noise 0.1 --out sb3_inril/data/pendulum_v1_medium
+      $PY scripts/collect_demos.py --model experts/pendulum_sac/final.zip --algo sac --env Pendulum-v1 --episodes 20 --seed 100 --out sb3_inril/data/pendulum_v1_expert --force
+      $PY scripts/collect_demos.py --model experts/pendulum_sac/checkpoints/model_3000_steps.zip --algo sac --env Pendulum-v1 --episodes 20 --seed 200 --noise 0.1 --out sb3_inril/data/pendulum_v1_medium --force
       ;;
     halfcheetah)
       $PY scripts/train_expert.py --env HalfCheetah-v5 --algo sac --steps 60000 --seed 0 --checkpoint-freq 10000 --out experts/halfcheetah_sac
-      $PY scripts/collect_demos.py --model experts/halfcheetah_sac/final.zip --algo sac --env HalfCheetah-v5 --episodes 10 --seed 100 --out sb3_inril/data/halfcheetah_v5_expert
-      $PY scripts/collect_demos.py --model experts/halfcheetah_sac/checkpoints/model_30000_steps.zip --algo sac --env HalfCheetah-v5 --episodes 10 --seed 200 --noise 0.1 --out sb3_inril/data/halfcheetah_v5_medium
+      $PY scripts/collect_demos.py --model experts/halfcheetah_sac/final.zip --algo sac --env HalfCheetah-v5 --episodes 10 --seed 100 --out sb3_inril/data/halfcheetah_v5_expert --force
+      $PY scripts/collect_demos.py --model experts/halfcheetah_sac/checkpoints/model_30000_steps.zip --algo sac --env HalfCheetah-v5 --episodes 10 --seed 200 --noise 0.1 --out sb3_inril/data/halfcheetah_v5_medium --force
       ;;
     hopper)
       $PY scripts/train_expert.py --env Hopper-v5 --algo sac --steps 300000 --seed 0 --out experts/hopper_sac
-      $PY scripts/collect_demos.py --model experts/hopper_sac/final.zip --algo sac --env Hopper-v5 --episodes 20 --seed 100 --out sb3_inril/data/hopper_v5_expert
-      $PY scripts/collect_demos.py --model experts/hopper_sac/checkpoints/model_100000_steps.zip --algo sac --env Hopper-v5 --episodes 20 --seed 200 --noise 0.1 --out sb3_inril/data/hopper_v5_medium
+      $PY scripts/collect_demos.py --model experts/hopper_sac/final.zip --algo sac --env Hopper-v5 --episodes 20 --seed 100 --out sb3_inril/data/hopper_v5_expert --force
+      $PY scripts/collect_demos.py --model experts/hopper_sac/checkpoints/model_100000_steps.zip --algo sac --env Hopper-v5 --episodes 20 --seed 200 --noise 0.1 --out sb3_inril/data/hopper_v5_medium --force
       ;;
     robomimic)
-      $PY scripts/collect_robomimic_demos.py --task Lift --demos 30 --seed 0 --out sb3_inril/data/robomimic/lift_v0_scripted
-      $PY scripts/collect_robomimic_demos.py --task PickPlaceCan --demos 10 --seed 0 --out sb3_inril/data/robomimic/pickplacecan_v0_scripted
+      $PY scripts/collect_robomimic_demos.py --task Lift --demos 30 --seed 0 --out sb3_inril/data/robomimic/lift_v0_scripted --force
+      $PY scripts/collect_robomimic_demos.py --task PickPlaceCan --demos 10 --seed 0 --out sb3_inril/data/robomimic/pickplacecan_v0_scripted --force
       ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac

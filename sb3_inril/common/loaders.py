@@ -44,6 +44,8 @@ from sb3_inril.common.demonstrations import (
 FORMATS = ("npz", "imitation", "robomimic", "minari", "arrays")
 FILE_EXTENSIONS = (".npz", ".hdf5", ".h5", ".pkl", ".pickle")
 OBSERVATION_FORMATS = ("flat", "dict")
+# The metadata of a dataset written in imitation's format (which has no place for it).
+METADATA_SIDECAR = "sb3_inril_metadata.json"
 # A Minari dataset id: namespace/name-vN or name-vN (e.g. "mujoco/hopper/expert-v0").
 _MINARI_ID = re.compile(r"^([\w.-]+/)*[\w.-]+-v\d+$")
 
@@ -94,11 +96,16 @@ def _load_npz(path: str) -> Demonstrations:
             "(ragged or mixed data is saved as objects; pickles are never loaded)"
         )
     metadata: dict[str, Any] = {"format": "npz", "source": path}
-    if "metadata" in mapping:
+    if "metadata" in mapping:  # how the data was made (scripts/collect_demos.py)
+        text = str(mapping.pop("metadata"))
         try:
-            metadata["collection"] = json.loads(str(mapping.pop("metadata")))
+            metadata["collection"] = json.loads(text)
         except json.JSONDecodeError:
-            metadata["collection"] = str(mapping.pop("metadata", ""))
+            metadata["collection"] = text
+    if "demonstrations_metadata" in mapping:  # what save_demonstrations kept of the source's metadata
+        kept = _json_member(mapping.pop("demonstrations_metadata"), "demonstrations_metadata", path)
+        metadata = {**kept, "format": "npz", "source": path}
+    infos = _json_member(mapping.pop("infos_json"), "infos_json", path) if "infos_json" in mapping else None
     if "indices" in mapping:  # imitation's legacy npz: trajectories concatenated, split at `indices`
         return _load_imitation_legacy_npz(mapping, metadata)
     for prefix in ("obs", "observations"):  # dict observations: one member per key, obs/<key>
@@ -107,10 +114,27 @@ def _load_npz(path: str) -> Demonstrations:
             mapping[prefix] = {key[len(prefix) + 1 :]: mapping.pop(key) for key in keys}  # type: ignore[assignment]
     episode_terminals = mapping.pop("episode_terminals", None)  # per episode, as save_demonstrations writes it
     demonstrations = as_demonstrations(mapping, metadata)
-    if episode_terminals is not None:
+    if episode_terminals is not None or infos is not None:
         demonstrations.episode_terminals = episode_terminals
-        demonstrations.__post_init__()  # checks its length
+        demonstrations.infos = infos
+        demonstrations.__post_init__()  # checks their lengths
     return demonstrations
+
+
+def _json_member(value: np.ndarray, name: str, path: str) -> Any:
+    try:
+        return json.loads(str(value))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"demonstrations: {path!r} member {name!r} is not valid JSON: {error}") from error
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy values as plain JSON values (infos, metadata)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
 
 
 def _load_imitation_legacy_npz(mapping: dict[str, np.ndarray], metadata: dict[str, Any]) -> Demonstrations:
@@ -171,7 +195,23 @@ def _load_imitation(path: str) -> Demonstrations:
             )
     if len(trajectories) == 0:
         raise ValueError(f"demonstrations: the imitation dataset {path!r} holds no trajectory, expected at least one")
-    return as_demonstrations(trajectories, metadata)
+    sidecar = os.path.join(path, METADATA_SIDECAR)
+    if os.path.isdir(path) and os.path.isfile(sidecar):
+        with open(sidecar) as file:
+            try:
+                metadata = {**json.load(file), "format": "imitation", "source": path}
+            except json.JSONDecodeError as error:
+                raise ValueError(f"demonstrations: {sidecar!r} is not valid JSON: {error}") from error
+    demonstrations = as_demonstrations(trajectories, metadata)
+    # imitation's own flattening (flatten_trajectories) marks the last pair of every trajectory done.
+    dones = np.zeros(len(demonstrations), dtype=bool)
+    dones[np.append(demonstrations.episode_starts[1:], len(demonstrations)) - 1] = True
+    demonstrations.dones = dones
+    infos = [getattr(trajectory, "infos", None) for trajectory in trajectories]
+    if all(info is not None for info in infos):
+        demonstrations.infos = [dict(step) for info in infos for step in info]
+        demonstrations.__post_init__()
+    return demonstrations
 
 
 def check_observation_layout(demo_layout: dict[str, int], env_layout: dict[str, int], source: str = "demonstrations") -> None:
@@ -559,8 +599,8 @@ def save_demonstrations(demonstrations: Demonstrations, path: str, format: str =
     """
     Write demonstrations as a plain ``.npz`` or as an imitation dataset directory, keeping what they
     have: observations (``obs/<key>`` members for dict observations), actions, episode starts,
-    rewards (only when present), done flags, episode terminal flags, metadata; infos go to
-    imitation's format (npz holds arrays only: they are dropped there, and the metadata says so).
+    rewards (only when present), done flags, episode terminal flags, infos (as JSON in npz) and
+    metadata (an ``sb3_inril_metadata.json`` file beside imitation's dataset files).
 
     :param demonstrations: what to write
     :param path: output path (``.npz`` is appended for the npz format when missing)
@@ -579,10 +619,9 @@ def save_demonstrations(demonstrations: Demonstrations, path: str, format: str =
         for name in ("rewards", "dones", "episode_terminals"):
             if getattr(demonstrations, name) is not None:
                 arrays[name] = getattr(demonstrations, name)
-        metadata = dict(demonstrations.metadata)
-        if demonstrations.infos is not None:
-            metadata["infos_dropped"] = "npz holds arrays only; the source's per-step infos were not written"
-        arrays["metadata"] = np.array(json.dumps(metadata, default=str))
+        if demonstrations.infos is not None:  # as JSON: npz never holds pickles
+            arrays["infos_json"] = np.array(json.dumps(demonstrations.infos, default=_jsonable))
+        arrays["demonstrations_metadata"] = np.array(json.dumps(demonstrations.metadata, default=_jsonable))
         np.savez_compressed(path, **arrays)
         return path
     if format == "imitation":
@@ -611,5 +650,7 @@ def save_demonstrations(demonstrations: Demonstrations, path: str, format: str =
             else:
                 trajectories.append(types.Trajectory(**fields))
         serialize.save(path, trajectories)
+        with open(os.path.join(path, METADATA_SIDECAR), "w") as file:
+            json.dump(demonstrations.metadata, file, default=_jsonable)
         return os.fspath(path)
     raise ValueError(f"format: expected 'npz' or 'imitation', found {format!r}")
