@@ -14,7 +14,8 @@ class InRILPPO(InRILMixin, PPO):
     After every ``il_interval`` optimizer steps of PPO's own update (counted across ``train()``
     calls), ``il_steps`` behaviour-cloning steps are taken on demonstration minibatches with a
     separate optimizer. Only the actor (features extractor of the policy, policy network, action
-    head, ``log_std``) receives IL gradients; the value network never does. With
+    head, ``log_std``) receives IL gradients; the value network never does. The features extractor
+    is shared with the value function by default: IL trains it unless ``il_trains_shared_features=False``. With
     ``il_interval=None`` this is plain PPO, step for step.
 
     Paper: https://arxiv.org/abs/2505.10442. The IN-RIL arguments are those of

@@ -14,7 +14,9 @@ class InRILSAC(InRILMixin, SAC):
 
     ``il_interval`` counts optimizer steps of the actor, so ``learning_starts``, ``train_freq`` and
     ``gradient_steps`` are respected as they are: no actor step, no count. IL steps update only
-    the actor; the critics, their target networks and the entropy coefficient are never touched.
+    the actor; the critics' own layers, their target networks and the entropy coefficient are never
+    touched. A features extractor shared with the critics (``share_features_extractor=True``) is
+    trained by the actor's optimizer in SAC, so IL moves it too unless ``il_trains_shared_features=False``.
     The NLL is that of the tanh-squashed Gaussian, with demo actions kept ``il_squash_margin`` away
     from the bounds in the squashed space. ``critic_warmup_steps`` freezes the actor and the
     entropy coefficient for the first gradient steps of fine-tuning.
