@@ -156,13 +156,19 @@ def test_bad_arguments(pendulum_env, pendulum_demos):
 
 
 def test_without_demonstrations_it_is_the_parent_with_a_warning(pendulum_env):
-    with pytest.warns(UserWarning, match="no demonstrations, so no IL step is taken: this is plain PPO"):
-        model = InRILPPO("MlpPolicy", pendulum_env, il_interval=5, **SMALL)
-    model.learn(64)
+    model = InRILPPO("MlpPolicy", pendulum_env, il_interval=5, **SMALL)
+    with pytest.warns(UserWarning, match="no demonstrations, so no IL step is taken: this learns as plain PPO"):
+        model.learn(64)
     assert model._n_rl_updates == 8 and model._n_il_updates == 0
     with pytest.raises(ValueError, match=r"pretrain\(\) needs demonstrations"):
         model.pretrain()
     assert model.num_timesteps == 64
+
+
+def test_positional_arguments_after_env_are_the_parents(pendulum_env):
+    model = InRILPPO("MlpPolicy", pendulum_env, 1e-4, 64, 16)  # learning_rate, n_steps, batch_size as for PPO
+    assert (model.learning_rate, model.n_steps, model.batch_size) == (1e-4, 64, 16)
+    assert model.demonstrations is None
 
 
 def test_discrete_actions(pendulum_demos):

@@ -172,6 +172,7 @@ class InRILMixin:
         self,
         policy: str | type[BasePolicy],
         env: GymEnv | str | None,
+        *args: Any,
         demonstrations: DemonstrationSource | None = None,
         il_interval: int | Literal["adaptive"] | AdaptiveInterval | None = 10,
         il_steps: int = 1,
@@ -196,7 +197,8 @@ class InRILMixin:
         if gradient_separation == "residual":
             policy = self._residual_policy(policy)
         # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
-        super().__init__(policy, env, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
+        # The IN-RIL arguments are keyword-only: positional arguments after ``env`` are the parent's.
+        super().__init__(policy, env, *args, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
         self.adaptive_interval: AdaptiveInterval | None = None
         if il_interval == "adaptive":
             self.adaptive_interval = AdaptiveInterval()
@@ -269,12 +271,6 @@ class InRILMixin:
             self._setup_model()
             # Demonstrations given to the constructor are read and validated now, before any training.
             self.demo_buffer  # noqa: B018
-            if self.demonstrations is None and self.il_interval is not None:
-                warnings.warn(
-                    f"{type(self).__name__}: no demonstrations, so no IL step is taken: this is plain "
-                    f"{self._parent_name()} until set_demonstrations(...) is called (pass demonstrations=... to interleave)",
-                    stacklevel=2,
-                )
 
     @classmethod
     def _residual_policy(cls, policy: str | type[BasePolicy]) -> str | type[BasePolicy]:
@@ -665,6 +661,7 @@ class InRILMixin:
             "_rl_step_skipped",
             "gradient_surgery",
             "_preloaded_demonstrations",
+            "_warned_no_demonstrations",
         ]
         if not isinstance(self.demonstrations, (str, DemonstrationSpec)):
             # In-memory demonstrations are not pickled into the zip: pass them again to load().
@@ -790,7 +787,14 @@ class InRILMixin:
             self._count_rl_unit()
 
     def _setup_learn(self, *args: Any, **kwargs: Any) -> Any:
-        self.demo_buffer  # noqa: B018  (read and validated before the first step, not in the middle of a run)
+        # Read and validated before the first step, not in the middle of a run.
+        if self.demo_buffer is None and self.il_interval is not None and not getattr(self, "_warned_no_demonstrations", False):
+            warnings.warn(
+                f"{type(self).__name__}: no demonstrations, so no IL step is taken: this learns as plain "
+                f"{self._parent_name()} (pass demonstrations=... or call set_demonstrations(...) to interleave)",
+                stacklevel=3,
+            )
+            self._warned_no_demonstrations = True
         if self.pretrain_kwargs is not None and not self._pretrain_done:
             # Before the parent's set-up: its env reset would already move VecNormalize statistics.
             self.pretrain(**self.pretrain_kwargs)
