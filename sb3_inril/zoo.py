@@ -3,10 +3,13 @@
 rl_zoo3 has no plugin mechanism. ``register()`` adds our algorithms to rl_zoo3's tables **in
 memory** (nothing on disk changes) and swaps in an ``ExperimentManager`` subclass that:
 
-- uses this project's ``zoo_hyperparams/<algo>.yml`` when it has one and ``-conf`` is not given;
+- uses this project's ``zoo_hyperparams/<algo>.yml`` (shipped inside the package) when ``-conf`` is
+  not given: always for the IN-RIL algorithms, for the plain ``ppo``/``sac`` baselines when the file
+  has an entry for the env (rl_zoo3's own file otherwise);
 - checks every hyperparameter key (YAML and ``-params``) against the algorithm's arguments and
-  every demonstration path, before any env is built, with a clear error;
-- resolves relative demonstration paths against the YAML file's folder;
+  every demonstration source, before any env is built, with a clear error;
+- reads ``demonstrations: shipped:<env id>/<flavour>`` from the package, and resolves other
+  relative paths against the working directory (as rl_zoo3 resolves ``-i``, ``-conf``, ``-f``);
 - gives the plain ``ppo`` / ``sac`` / ``tqc`` baselines the same BC start as IN-RIL when their
   entry has ``demonstrations`` and ``pretrain_kwargs`` (the model stays a plain SB3 model).
 """
@@ -18,12 +21,15 @@ from typing import Any
 import optuna
 import rl_zoo3.hyperparams_opt as hyperparams_opt
 import rl_zoo3.train as zoo_train
+import yaml
 from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.utils import ALGOS
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_inril import InRILPPO, InRILSAC, InRILTQC
 from sb3_inril.common.inril import PRETRAIN_ARGUMENTS, InRILMixin
+from sb3_inril.common.loaders import MINARI_ID
+from sb3_inril.data import is_shipped_name, resolve_shipped
 
 INRIL_ALGOS: dict[str, type[BaseAlgorithm]] = {"inril_ppo": InRILPPO, "inril_sac": InRILSAC, "inril_tqc": InRILTQC}
 # IN-RIL class of each plain algorithm, used for the BC start of the plain baselines.
@@ -43,7 +49,22 @@ ZOO_KEYS = {
     "callback",
 }
 BC_KEYS = {"demonstrations", "pretrain_kwargs"}
-HYPERPARAMS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo_hyperparams")
+
+
+def _hyperparams_dir() -> str:
+    """``zoo_hyperparams/``: inside the installed package (the wheel copies it there), or at the top of
+    the repository for an editable install."""
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(package_dir, "zoo_hyperparams")
+    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(package_dir), "zoo_hyperparams")
+
+
+HYPERPARAMS_DIR = _hyperparams_dir()
+
+
+def _has_entry(config: str, env_id: str) -> bool:
+    with open(config) as file:
+        return env_id in (yaml.load(file, Loader=yaml.UnsafeLoader) or {})
 
 
 def constructor_arguments(algo_class: type[BaseAlgorithm]) -> set[str]:
@@ -104,7 +125,7 @@ class InRILExperimentManager(ExperimentManager):
 
     def __init__(self, args: Any, algo: str, env_id: str, *positional: Any, config: str | None = None, **kwargs: Any) -> None:
         own = os.path.join(HYPERPARAMS_DIR, f"{algo}.yml")
-        if config is None and os.path.exists(own):
+        if config is None and os.path.exists(own) and (algo in INRIL_ALGOS or _has_entry(own, env_id)):
             config = own
         super().__init__(args, algo, env_id, *positional, config=config, **kwargs)
         self._bc_start: dict[str, Any] | None = None
@@ -118,14 +139,22 @@ class InRILExperimentManager(ExperimentManager):
         return hyperparams, saved_hyperparams
 
     def _resolve_path(self, path: str) -> str:
-        base = os.path.dirname(os.path.abspath(self.config)) if os.path.exists(self.config) else os.getcwd()
-        resolved = path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))
-        if not os.path.exists(resolved):
+        """A shipped name stays a name (the saved model finds it in the package anywhere); a relative
+        path is resolved against the working directory."""
+        where = f"hyperparameters ({self.config}, {self.env_name.gym_id})"
+        if is_shipped_name(path):
+            try:
+                resolve_shipped(path)
+            except (ValueError, FileNotFoundError) as error:
+                raise FileNotFoundError(f"{where}: {error}") from error
+            return path
+        resolved = os.path.abspath(path)
+        if not os.path.exists(resolved) and not MINARI_ID.match(path):
             raise FileNotFoundError(
-                f"hyperparameters ({self.config}, {self.env_name.gym_id}): demonstrations file not found: {resolved!r} "
-                f"(relative paths are resolved against the YAML file's folder)"
+                f"{where}: demonstrations file not found: {resolved!r} (relative paths are resolved against the "
+                f"working directory {os.getcwd()!r}; shipped sets are named like 'shipped:Pendulum-v1/medium')"
             )
-        return resolved
+        return resolved if os.path.exists(resolved) else path
 
     def _check_hyperparameters(self, hyperparams: dict[str, Any]) -> None:
         algo_class = ALGOS[self.algo]
@@ -146,6 +175,18 @@ class InRILExperimentManager(ExperimentManager):
             )
         if self.algo in BC_TWINS and ("pretrain_kwargs" in hyperparams) != ("demonstrations" in hyperparams):
             raise ValueError(f"hyperparameters: the BC start of {self.algo} needs both 'demonstrations' and 'pretrain_kwargs'")
+        if (
+            self.algo in INRIL_ALGOS
+            and hyperparams.get("demonstrations") is None
+            and hyperparams.get("il_interval", 10) is not None
+        ):
+            raise ValueError(
+                f"hyperparameters ({self.config}, {self.env_name.gym_id}): {algo_class.__name__} interleaves IL steps on "
+                "demonstrations and none are given for this env: pass -params demonstrations:\"'my_demos.npz'\" (a file, "
+                "or a shipped set such as \"'shipped:Pendulum-v1/medium'\"), or il_interval:None for plain RL"
+            )
+        if "n_timesteps" not in hyperparams and not self.n_timesteps:
+            raise ValueError(f"hyperparameters ({self.config}, {self.env_name.gym_id}): no n_timesteps; pass -n N")
 
     def _preprocess_hyperparams(self, hyperparams: dict[str, Any]) -> Any:
         if self.algo in BC_TWINS and "demonstrations" in hyperparams:

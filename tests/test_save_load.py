@@ -7,7 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sb3_inril import InRILPPO
+from sb3_inril import InRILPPO, InRILSAC
 
 SMALL = dict(n_steps=32, batch_size=16, seed=0)
 
@@ -66,3 +66,22 @@ def test_a_model_travels_without_its_demonstrations(model_with_file, demos_npz, 
     evaluate_policy(loaded, gym.make("Pendulum-v1"), n_eval_episodes=1)
     with pytest.raises(FileNotFoundError, match="demonstrations=PATH"):
         loaded.learn(32)
+
+
+def test_shipped_sets_are_recorded_by_name(tmp_path):
+    from sb3_inril import load_demonstrations
+    from sb3_inril.data import demonstration_path
+
+    demos = load_demonstrations("shipped:Pendulum-v1/medium")
+    assert demos.spec.source == "shipped:Pendulum-v1/medium"
+    assert demos.metadata["source"] == demonstration_path("Pendulum-v1", "medium")
+    model = InRILSAC("MlpPolicy", "Pendulum-v1", demonstrations="shipped:Pendulum-v1/medium", learning_starts=8)
+    assert model.demonstrations == "shipped:Pendulum-v1/medium"  # found in the package on any machine
+    model.save(tmp_path / "model")
+    assert model._demonstrations_fingerprint["source"] == "shipped:Pendulum-v1/medium"
+    loaded = InRILSAC.load(tmp_path / "model", env="Pendulum-v1")
+    assert loaded.demonstrations == "shipped:Pendulum-v1/medium" and len(loaded.demo_buffer) > 0
+    with pytest.raises(FileNotFoundError, match="no shipped demonstrations for env 'Pendulum-v1', flavour 'expart'"):
+        load_demonstrations("shipped:Pendulum-v1/expart")
+    with pytest.raises(ValueError, match="expected 'shipped:<env id>/<flavour>'"):
+        load_demonstrations("shipped:Pendulum-v1")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from sb3_inril.data import resolve_shipped
 from sb3_inril.zoo import HYPERPARAMS_DIR, INRIL_ALGOS, constructor_arguments
 from tests.conftest import linear_expert_demos
 
@@ -121,8 +122,11 @@ def test_shipped_hyperparameter_files_are_valid():
         valid = constructor_arguments(ALGOS[algo]) | ZOO_KEYS | BC_KEYS
         for env_id, hyperparams in entries.items():
             assert set(hyperparams) <= valid, (path, env_id, set(hyperparams) - valid)
-            if "demonstrations" in hyperparams:
-                assert os.path.exists(os.path.join(HYPERPARAMS_DIR, hyperparams["demonstrations"])), (path, env_id)
+            if "demonstrations" in hyperparams:  # named, so that the package finds them wherever it is installed
+                assert hyperparams["demonstrations"].startswith("shipped:"), (path, env_id)
+                assert os.path.exists(resolve_shipped(hyperparams["demonstrations"])), (path, env_id)
+        if algo.startswith("inril_"):
+            assert "n_timesteps" in entries["default"], path
         assert {"Pendulum-v1", "Hopper-v5", "HalfCheetah-v5", "robomimic/Lift-v0", "robomimic/PickPlaceCan-v0"} <= set(
             entries
         ), path
@@ -138,5 +142,29 @@ def test_robomimic_task_from_the_shipped_yaml(tmp_path):
     assert os.path.exists(os.path.join(folder, "robomimic-Lift-v0.zip"))
     with open(os.path.join(folder, "robomimic-Lift-v0", "config.yml")) as file:
         config = dict(yaml.load(file, Loader=yaml.UnsafeLoader))
-    assert config["demonstrations"].endswith("sb3_inril/data/robomimic/lift_v0_scripted.hdf5")
+    assert config["demonstrations"] == "shipped:robomimic/Lift-v0/scripted"  # recorded by name
     run("sb3_inril.enjoy", "--algo inril_ppo --env robomimic/Lift-v0 -f logs -n 20 --no-render", str(tmp_path))
+
+
+def test_env_without_an_entry(tmp_path):
+    # Without demonstrations: our message, before anything is built (no KeyError from rl_zoo3).
+    result = run("sb3_inril.train", "--algo inril_ppo --env CartPole-v1 -n 64 -f logs", str(tmp_path), check=False)
+    assert result.returncode != 0 and "KeyError" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("ValueError: hyperparameters")
+    assert "pass -params demonstrations:" in result.stderr
+    # With demonstrations (a path relative to the working directory): the default entry trains.
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "cartpole.npz", obs=rng.normal(size=(40, 4)), acts=rng.integers(0, 2, 40), dones=np.arange(40) % 10 == 9
+    )
+    run(
+        "sb3_inril.train",
+        "--algo inril_ppo --env CartPole-v1 -n 64 -f logs -params demonstrations:\"'cartpole.npz'\" n_steps:32 batch_size:16",
+        str(tmp_path),
+    )
+    folder = os.path.join(str(tmp_path), "logs", "inril_ppo", "CartPole-v1_1")
+    with open(os.path.join(folder, "CartPole-v1", "config.yml")) as file:
+        config = dict(yaml.load(file, Loader=yaml.UnsafeLoader))
+    assert config["demonstrations"] == str(tmp_path / "cartpole.npz")  # resolved against the working directory
+    # Plain PPO on an env our ppo.yml lacks uses rl_zoo3's own file.
+    run("sb3_inril.train", "--algo ppo --env CartPole-v1 -n 64 -f logs -params n_steps:32 batch_size:16", str(tmp_path))

@@ -35,6 +35,7 @@ from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource,
 from sb3_inril.common.loaders import check_observation_layout, detect_format, load_demonstrations
 from sb3_inril.common.residual import ResidualPolicyMixin
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
+from sb3_inril.data import is_shipped_name, resolve_shipped
 
 IL_LOSSES = ("nll", "mse")
 IL_INTERVAL_UNITS = ("gradient_step", "train_call")
@@ -443,6 +444,9 @@ class InRILMixin:
             # Read from a file: keep the data for now, record how to read it again.
             self._preloaded_demonstrations = demonstrations
             return demonstrations.spec
+        if is_shipped_name(demonstrations):  # recorded by name: found in the package on any machine
+            robomimic = detect_format(demonstrations) == "robomimic"
+            return DemonstrationSpec(demonstrations, self._robomimic_read_options()) if robomimic else demonstrations
         if isinstance(demonstrations, (str, os.PathLike)) and os.path.exists(demonstrations):
             # An absolute path survives a change of working directory.
             path = os.path.abspath(os.fspath(demonstrations))
@@ -578,7 +582,12 @@ class InRILMixin:
 
     def _demonstrations_path(self) -> str | None:
         """The file or directory the demonstrations are read from (None for in-memory data)."""
-        source = self.demonstrations.source if isinstance(self.demonstrations, DemonstrationSpec) else self.demonstrations
+        source = self._demonstrations_path_recorded()
+        if is_shipped_name(source):
+            try:
+                source = resolve_shipped(source)  # type: ignore[arg-type]
+            except FileNotFoundError:
+                return None
         return source if isinstance(source, str) and os.path.exists(source) else None
 
     def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
@@ -601,30 +610,32 @@ class InRILMixin:
         if demo_path is not None:
             stat = os.stat(demo_path)
             cached = self._demonstrations_fingerprint
-            key = {"path": demo_path, "mtime_ns": stat.st_mtime_ns, "stat_size": stat.st_size}
+            key = {
+                "source": self._demonstrations_path_recorded(),
+                "path": demo_path,
+                "mtime_ns": stat.st_mtime_ns,
+                "stat_size": stat.st_size,
+            }
             if cached is None or any(cached.get(name) != value for name, value in key.items()):
                 self._demonstrations_fingerprint = {**key, **file_fingerprint(demo_path)}
         super().save(path, exclude=exclude, include=include)  # type: ignore[misc]
 
     def _check_demonstrations_fingerprint(self) -> None:
-        """Warn when the demonstrations file recorded at save time has changed or is gone."""
+        """Warn when the demonstrations recorded at save time have changed since, or are gone."""
         recorded = self._demonstrations_fingerprint
+        if recorded is None or recorded.get("source") != self._demonstrations_path_recorded():
+            return  # nothing recorded, or other demonstrations were given to load()
         path = self._demonstrations_path()
-        if recorded is None or recorded.get("path") is None:
-            return
         if path is None:
-            if self._demonstrations_path_recorded() == recorded["path"]:
-                warnings.warn(
-                    f"demonstrations: {recorded['path']!r}, recorded when the model was saved, is gone; the model "
-                    "predicts without it, learn()/pretrain() need demonstrations=PATH",
-                    stacklevel=3,
-                )
-            return
-        if path != recorded["path"]:
+            warnings.warn(
+                f"demonstrations: {recorded['source']!r}, recorded when the model was saved, is gone; the model "
+                "predicts without it, learn()/pretrain() need demonstrations=PATH",
+                stacklevel=3,
+            )
             return
         current = file_fingerprint(path)
         changes = [
-            f"{name} {recorded[name]} -> {current[name]}" for name in ("size", "sha256") if recorded.get(name) != current[name]
+            f"{key} {recorded[key]} -> {current[key]}" for key in ("size", "sha256") if recorded.get(key) != current[key]
         ]
         if changes:
             warnings.warn(

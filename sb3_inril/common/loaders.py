@@ -40,6 +40,7 @@ from sb3_inril.common.demonstrations import (
     to_array,
     to_observations,
 )
+from sb3_inril.data import is_shipped_name, resolve_shipped
 
 FORMATS = ("npz", "imitation", "robomimic", "minari", "arrays")
 FILE_EXTENSIONS = (".npz", ".hdf5", ".h5", ".pkl", ".pickle")
@@ -47,7 +48,7 @@ OBSERVATION_FORMATS = ("flat", "dict")
 # The metadata of a dataset written in imitation's format (which has no place for it).
 METADATA_SIDECAR = "sb3_inril_metadata.json"
 # A Minari dataset id: namespace/name-vN or name-vN (e.g. "mujoco/hopper/expert-v0").
-_MINARI_ID = re.compile(r"^([\w.-]+/)*[\w.-]+-v\d+$")
+MINARI_ID = re.compile(r"^([\w.-]+/)*[\w.-]+-v\d+$")
 
 __all__ = [
     "DemonstrationSpec",
@@ -494,6 +495,8 @@ def detect_format(source: Any) -> str:
     if not isinstance(source, (str, os.PathLike)):
         return "arrays"
     path = os.fspath(source)
+    if is_shipped_name(path):
+        path = resolve_shipped(path)
     if os.path.islink(path) and not os.path.exists(path):
         try:
             os.stat(path)
@@ -514,7 +517,7 @@ def detect_format(source: Any) -> str:
         )
     extension = os.path.splitext(path)[1].lower()
     if not os.path.exists(path):
-        if not os.path.isabs(path) and extension not in FILE_EXTENSIONS and _MINARI_ID.match(path):
+        if not os.path.isabs(path) and extension not in FILE_EXTENSIONS and MINARI_ID.match(path):
             return "minari"  # a dataset id such as "mujoco/hopper/expert-v0"
         raise FileNotFoundError(
             errno.ENOENT,
@@ -552,8 +555,8 @@ def load_demonstrations(
     Read demonstrations from any supported source; every IN-RIL algorithm accepts the result as
     ``demonstrations=`` (and a saved model records how to read them again).
 
-    :param source: a path (file or directory), a Minari dataset id, a dict of arrays, imitation
-        ``Transitions`` or a sequence of ``Trajectory`` objects
+    :param source: a path (file or directory), a shipped set's name (``"shipped:Hopper-v5/medium"``),
+        a Minari dataset id, a dict of arrays, imitation ``Transitions`` or a sequence of ``Trajectory`` objects
     :param format: one of ``"npz"``, ``"imitation"``, ``"robomimic"``, ``"minari"`` (default: detected)
     :param obs_keys: robomimic only: observation keys, concatenated in this order (default: every
         low-dimensional key, sorted by name)
@@ -575,7 +578,10 @@ def load_demonstrations(
         raise ValueError(f"{' / '.join(given)}: only for robomimic files, found format {detected!r}")
     if detected == "arrays":
         return as_demonstrations(source)
-    path = os.fspath(source)
+    name = os.fspath(source)
+    # A shipped set is read from the installed package and recorded by its name, so that a saved
+    # model finds it on any machine.
+    path = resolve_shipped(name) if is_shipped_name(name) else name
     path = os.path.abspath(path) if os.path.exists(path) else path
     try:
         if detected == "npz":
@@ -591,7 +597,7 @@ def load_demonstrations(
             raise
         raise ValueError(f"{error} (in {path!r})") from error
     kwargs = {key: value for key, value in dict(format=format, **robomimic_only).items() if value is not None}
-    demonstrations.spec = DemonstrationSpec(path, kwargs)
+    demonstrations.spec = DemonstrationSpec(name if is_shipped_name(name) else path, kwargs)
     return demonstrations
 
 
