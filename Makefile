@@ -29,6 +29,9 @@ quickstart: setup
 
 test: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	# The docs site, strict: a broken link or anchor, a missing image or a page outside the nav fails
+	# (not --quiet: it hides the warnings from the strict count, and the build passes).
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	$(BIN)/python -m pytest tests -q --timeout=900 -p no:cacheprovider
 
 lint: setup
