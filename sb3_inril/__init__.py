@@ -1,10 +1,12 @@
 import os
 
+from sb3_inril.a2c import InRILA2C
 from sb3_inril.common.demo_buffer import DemonstrationBuffer
 from sb3_inril.common.loaders import Demonstrations, load_demonstrations, save_demonstrations
 from sb3_inril.envs import register_robomimic_envs
 from sb3_inril.ppo import InRILPPO
 from sb3_inril.sac import InRILSAC
+from sb3_inril.td3 import InRILTD3
 from sb3_inril.tqc import InRILTQC
 
 with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handler:
@@ -16,8 +18,10 @@ register_robomimic_envs()
 __all__ = [
     "DemonstrationBuffer",
     "Demonstrations",
+    "InRILA2C",
     "InRILPPO",
     "InRILSAC",
+    "InRILTD3",
     "InRILTQC",
     "__version__",
     "load_demonstrations",

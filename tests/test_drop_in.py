@@ -15,12 +15,12 @@ import pytest
 import torch as th
 from gymnasium import spaces
 from sb3_contrib import TQC
-from stable_baselines3 import PPO, SAC, HerReplayBuffer
+from stable_baselines3 import A2C, PPO, SAC, TD3, HerReplayBuffer
 from stable_baselines3.common.envs import BitFlippingEnv, FakeImageEnv
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from sb3_inril import InRILPPO, InRILSAC, InRILTQC
+from sb3_inril import InRILA2C, InRILPPO, InRILSAC, InRILTD3, InRILTQC
 
 
 class SpacesEnv(gym.Env):
@@ -60,6 +60,9 @@ class TinyExtractor(BaseFeaturesExtractor):
 
 
 BOX3 = spaces.Box(-1.0, 1.0, (3,), np.float32)
+ON_POLICY = (InRILPPO, InRILA2C)
+OFF_POLICY = (InRILSAC, InRILTQC, InRILTD3)
+ALL = ON_POLICY + OFF_POLICY
 DICT_WITH_IMAGE = spaces.Dict({"img": spaces.Box(0, 255, (36, 36, 1), np.uint8), "vec": BOX3})
 
 
@@ -80,42 +83,42 @@ def demonstrations_for(env: gym.Env, n_episodes: int = 4, length: int = 12, seed
 
 # (name, classes it applies to, env factory, extra constructor arguments)
 FEATURES: list[tuple[str, tuple[type, ...], Callable[[], gym.Env], dict[str, Any]]] = [
-    ("gsde", (InRILPPO, InRILSAC, InRILTQC), lambda: gym.make("Pendulum-v1"), dict(use_sde=True)),
-    ("box_2x2_actions", (InRILPPO, InRILSAC, InRILTQC), lambda: SpacesEnv(BOX3, spaces.Box(-1, 1, (2, 2), np.float32)), {}),
-    ("multidiscrete_actions", (InRILPPO,), lambda: SpacesEnv(BOX3, spaces.MultiDiscrete([3, 2])), {}),
-    ("multibinary_actions", (InRILPPO,), lambda: SpacesEnv(BOX3, spaces.MultiBinary(3)), {}),
-    ("discrete_observations", (InRILPPO, InRILSAC), lambda: SpacesEnv(spaces.Discrete(5), spaces.Box(-1, 1, (2,))), {}),
-    ("multidiscrete_observations", (InRILPPO,), lambda: SpacesEnv(spaces.MultiDiscrete([3, 4]), spaces.Discrete(2)), {}),
-    ("multibinary_observations", (InRILPPO, InRILSAC), lambda: SpacesEnv(spaces.MultiBinary(4), spaces.Box(-1, 1, (2,))), {}),
+    ("gsde", (InRILPPO, InRILA2C, InRILSAC, InRILTQC), lambda: gym.make("Pendulum-v1"), dict(use_sde=True)),
+    ("box_2x2_actions", ALL, lambda: SpacesEnv(BOX3, spaces.Box(-1, 1, (2, 2), np.float32)), {}),
+    ("multidiscrete_actions", ON_POLICY, lambda: SpacesEnv(BOX3, spaces.MultiDiscrete([3, 2])), {}),
+    ("multibinary_actions", ON_POLICY, lambda: SpacesEnv(BOX3, spaces.MultiBinary(3)), {}),
+    ("discrete_observations", ALL, lambda: SpacesEnv(spaces.Discrete(5), spaces.Box(-1, 1, (2,))), {}),
+    ("multidiscrete_observations", ON_POLICY, lambda: SpacesEnv(spaces.MultiDiscrete([3, 4]), spaces.Discrete(2)), {}),
+    ("multibinary_observations", ALL, lambda: SpacesEnv(spaces.MultiBinary(4), spaces.Box(-1, 1, (2,))), {}),
     # An image key (channel-last, transposed by SB3) beside a vector: SB3's SimpleMultiObsEnv draws its
     # images from the unseeded global RNG when it is built, so it is not reproducible.
     (
         "dict_observations",
-        (InRILPPO,),
+        ON_POLICY,
         lambda: SpacesEnv(DICT_WITH_IMAGE, spaces.Discrete(3)),
         dict(policy="MultiInputPolicy"),
     ),
     (
         "dict_observations",
-        (InRILSAC, InRILTQC),
+        OFF_POLICY,
         lambda: SpacesEnv(spaces.Dict({"a": BOX3, "b": spaces.MultiBinary(2)}), spaces.Box(-1, 1, (2,))),
         dict(policy="MultiInputPolicy"),
     ),
     (
         "her",
-        (InRILSAC, InRILTQC),
+        OFF_POLICY,
         lambda: BitFlippingEnv(n_bits=4, continuous=True, max_steps=8),
         dict(policy="MultiInputPolicy", replay_buffer_class=HerReplayBuffer, replay_buffer_kwargs=dict(n_sampled_goal=2)),
     ),
     (
         "cnn_channel_last",
-        (InRILPPO, InRILSAC),
+        (InRILPPO, InRILA2C, InRILSAC, InRILTD3),
         lambda: FakeImageEnv(screen_height=36, screen_width=36, n_channels=1, discrete=False, channel_first=False),
         dict(policy="CnnPolicy", policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=16))),
     ),
     (
         "shared_features_extractor",
-        (InRILSAC, InRILTQC),
+        OFF_POLICY,
         lambda: gym.make("Pendulum-v1"),
         dict(policy_kwargs=dict(share_features_extractor=True, features_extractor_class=TinyExtractor)),
     ),
@@ -130,6 +133,8 @@ CASES = [
 def small_arguments(cls: type) -> dict[str, Any]:
     if cls is InRILPPO:
         return dict(n_steps=32, batch_size=16, n_epochs=2)
+    if cls is InRILA2C:
+        return dict(n_steps=8)
     return dict(learning_starts=16, batch_size=16, buffer_size=500)
 
 
@@ -147,8 +152,8 @@ def build(cls: type, make_env: Callable[[], gym.Env], kwargs: dict[str, Any], se
 def test_feature(tmp_path, cls, name, make_env, kwargs):
     model = build(cls, make_env, kwargs)
     model.learn(64)
-    assert model._n_rl_updates > 0
-    assert model._n_il_updates == model._n_rl_updates // 3  # k = 1 IL step after every 3 RL steps
+    assert model.interleaving.n_rl_updates > 0
+    assert model.interleaving.n_il_updates == model.interleaving.n_rl_updates // 3  # k = 1 IL step after every 3 RL steps
     diagnostics = model.il_diagnostics()
     assert np.isfinite(diagnostics["il_val_loss"]) and np.isfinite(diagnostics["policy_drift"])
 
@@ -161,12 +166,12 @@ def test_feature(tmp_path, cls, name, make_env, kwargs):
     for name_, tensor in model.policy.state_dict().items():
         assert th.equal(tensor, loaded.policy.state_dict()[name_]), name_
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], action)
-    assert loaded._n_il_updates == model._n_il_updates
-    if cls is not InRILPPO:  # as with SAC: the replay buffer is saved on its own (HER needs whole episodes in it)
+    assert loaded.interleaving.n_il_updates == model.interleaving.n_il_updates
+    if cls in OFF_POLICY:  # as with SAC: the replay buffer is saved on its own (HER needs whole episodes in it)
         model.save_replay_buffer(tmp_path / "buffer")
         loaded.load_replay_buffer(tmp_path / "buffer")
     loaded.learn(32, reset_num_timesteps=False)  # goes on training after the round trip
-    assert loaded._n_il_updates == loaded._n_rl_updates // 3
+    assert loaded.interleaving.n_il_updates == loaded.interleaving.n_rl_updates // 3
 
     # Determinism: the same seed gives the same parameters.
     again = build(cls, make_env, kwargs)
@@ -175,7 +180,7 @@ def test_feature(tmp_path, cls, name, make_env, kwargs):
         assert th.equal(tensor, again.policy.state_dict()[name_]), name_
 
 
-PARENTS = {InRILPPO: PPO, InRILSAC: SAC, InRILTQC: TQC}
+PARENTS = {InRILPPO: PPO, InRILA2C: A2C, InRILSAC: SAC, InRILTQC: TQC, InRILTD3: TD3}
 
 
 @pytest.mark.parametrize("cls, name, make_env, kwargs", CASES)
@@ -194,14 +199,15 @@ def test_feature_with_interleaving_off_is_the_parent(cls, name, make_env, kwargs
         assert th.equal(tensor, ours.policy.state_dict()[key]), key
 
 
-@pytest.mark.parametrize("cls", [InRILPPO, InRILSAC, InRILTQC])
+@pytest.mark.parametrize("cls", ALL)
 def test_parent_policy_aliases_are_kept(cls):
     parent = PARENTS[cls]
     assert set(parent.policy_aliases) <= set(cls.policy_aliases)
-    assert "MultiInputPolicy" in cls.policy_aliases and "ResidualMlpPolicy" in cls.policy_aliases
+    assert "MultiInputPolicy" in cls.policy_aliases
+    assert ("ResidualMlpPolicy" in cls.policy_aliases) is (cls is not InRILTD3)  # TD3: no residual policy
 
 
-@pytest.mark.parametrize("cls", [InRILSAC, InRILTQC])
+@pytest.mark.parametrize("cls", OFF_POLICY)
 @pytest.mark.parametrize("trains_shared", [True, False])
 def test_il_never_touches_the_critic_layers(cls, trains_shared):
     make_env = FEATURES[-1][2]
@@ -212,7 +218,7 @@ def test_il_never_touches_the_critic_layers(cls, trains_shared):
     extractor_before = [p.clone() for p in extractor.parameters()]
     actor_before = [p.clone() for p in model.actor.mu.parameters()]
     for _ in range(3):
-        model._il_step()
+        model.il_step()
     for name, param in model.critic.named_parameters():
         if "features_extractor" not in name:
             assert th.equal(param, critic_layers[name]), name
@@ -227,7 +233,7 @@ def test_ppo_shared_cnn_extractor_is_trained_by_il_unless_asked_not_to():
         model = build(InRILPPO, make_env, FEATURES[-2][3], il_trains_shared_features=trains_shared)
         value_before = [p.clone() for p in model.policy.value_net.parameters()]
         extractor_before = [p.clone() for p in model.policy.features_extractor.parameters()]
-        model._il_step()
+        model.il_step()
         assert all(th.equal(a, b) for a, b in zip(value_before, model.policy.value_net.parameters()))
         moved = not all(th.equal(a, b) for a, b in zip(extractor_before, model.policy.features_extractor.parameters()))
         assert moved is trains_shared
@@ -255,7 +261,7 @@ def test_il_loss_under_gsde_is_the_nll_of_the_gsde_distribution():
     distribution = model.policy.get_distribution(batch.observations)
     assert type(distribution).__name__ == "StateDependentNoiseDistribution"
     expected = -distribution.log_prob(batch.actions).mean()
-    assert th.allclose(model._il_compute_loss(batch), expected)
+    assert th.allclose(model.compute_il_loss(batch), expected)
 
 
 def test_il_learning_rate_follows_a_replaced_rl_schedule(pendulum_env, pendulum_demos):
@@ -282,4 +288,25 @@ def test_vec_normalize_on_dict_observations():
     # Not a normalised key; transposed to channel-first as SB3 does with the env's images.
     assert th.equal(batch.observations["img"], raw["img"].permute(0, 3, 1, 2))
     model.learn(64)
-    assert model._n_il_updates > 0
+    assert model.interleaving.n_il_updates > 0
+
+
+def test_td3_takes_the_squared_error_and_refuses_the_nll(pendulum_demos):
+    model = InRILTD3("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, learning_starts=16, seed=0)
+    assert model.il_loss == "mse"
+    batch = model.demo_buffer.sample(8)
+    expected = th.mean((model.actor(batch.observations) - batch.actions) ** 2)
+    assert th.allclose(model.compute_il_loss(batch), expected)
+    with pytest.raises(ValueError, match="'nll' needs a stochastic actor, TD3Policy is deterministic; use 'mse'"):
+        InRILTD3("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_loss="nll")
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_learn_declares_its_signature(cls):
+    import inspect
+
+    parameters = inspect.signature(cls.learn).parameters
+    expected = ["self", "total_timesteps", "callback", "log_interval", "tb_log_name", "reset_num_timesteps", "progress_bar"]
+    assert list(parameters) == expected
+    assert parameters["tb_log_name"].default == cls.__name__
+    assert parameters["log_interval"].default == inspect.signature(PARENTS[cls].learn).parameters["log_interval"].default

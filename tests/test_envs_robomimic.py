@@ -376,7 +376,7 @@ def test_model_reads_a_robomimic_path_with_the_envs_keys(lift_file, tmp_path):
     assert model.demonstrations == DemonstrationSpec(lift_file, {"obs_keys": DEFAULT_OBS_KEYS["Lift"]})
     assert model.demo_buffer.observations.shape[1] == 19
     model.learn(32)
-    assert (model._n_rl_updates, model._n_il_updates) == (4, 2 * model.il_steps)
+    assert (model.interleaving.n_rl_updates, model.interleaving.n_il_updates) == (4, 2 * model.il_steps)
     assert len(model.ep_success_buffer) > 0  # SB3 logs rollout/success_rate from info["is_success"]
     model.save(tmp_path / "model")
     loaded = InRILPPO.load(tmp_path / "model", env=env)

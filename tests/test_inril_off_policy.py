@@ -44,14 +44,14 @@ def test_exact_il_update_counts(pendulum_env, pendulum_demos, train_freq, gradie
     )
     model.learn(100)
     assert model._n_updates == expected_rl
-    assert model._n_rl_updates == expected_rl
-    assert model._n_il_updates == (expected_rl // m) * k
+    assert model.interleaving.n_rl_updates == expected_rl
+    assert model.interleaving.n_il_updates == (expected_rl // m) * k
 
 
 def test_tqc_exact_il_update_counts(pendulum_env, pendulum_demos):
     model = InRILTQC("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=4, **SMALL)
     model.learn(60)
-    assert model._n_rl_updates == 40 and model._n_il_updates == 10
+    assert model.interleaving.n_rl_updates == 40 and model.interleaving.n_il_updates == 10
 
 
 @pytest.mark.parametrize("inril_class, base_class", PAIRS)
@@ -60,7 +60,7 @@ def test_identical_to_base_when_interleaving_is_off(pendulum_demos, inril_class,
     plain.learn(80)
     off = inril_class("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_interval=None, **SMALL)
     off.learn(80)
-    assert off._n_rl_updates == 60 and off._n_il_updates == 0
+    assert off.interleaving.n_rl_updates == 60 and off.interleaving.n_il_updates == 0
     assert params_equal(plain.policy, off.policy)
     assert th.equal(plain.log_ent_coef, off.log_ent_coef)
     on = inril_class("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_interval=5, **SMALL)
@@ -79,13 +79,13 @@ def test_il_step_touches_only_the_actor(pendulum_env, pendulum_demos, inril_clas
     sentinels = {id(p): th.full_like(p, 3.0) for p in model.policy.parameters()}
     for p in model.policy.parameters():
         p.grad = sentinels[id(p)]
-    model._il_step()
+    model.il_step()
     assert unchanged(model.critic, critic) and unchanged(model.critic_target, target)
     assert th.equal(model.log_ent_coef, ent_coef)
     assert th.equal(model.ent_coef_optimizer.state_dict()["state"][0]["step"], ent_state)
     assert not unchanged(model.actor, actor)
     assert all(p.grad is sentinels[id(p)] for p in model.policy.parameters())
-    assert {id(p) for p in model._il_parameters()} == {id(p) for p in model.actor.parameters()}
+    assert {id(p) for p in model.il_parameters()} == {id(p) for p in model.actor.parameters()}
 
 
 @pytest.mark.parametrize("bound", [-2.0, 2.0])
@@ -96,7 +96,7 @@ def test_nll_is_safe_for_demo_actions_at_the_bounds(pendulum_env, bound):
     assert th.all(model.demo_buffer.actions.abs() <= 1.0 - 1e-3)
     assert th.all(model.demo_buffer.actions * np.sign(bound) > 0.99)
     batch = model.demo_buffer.sample(64)
-    loss = model._il_compute_loss(batch)
+    loss = model.compute_il_loss(batch)
     loss.backward()
     assert th.isfinite(loss) and loss.item() < 1e3
     assert all(th.isfinite(p.grad).all() for p in model.actor.parameters() if p.grad is not None)
@@ -114,13 +114,17 @@ def test_critic_warmup_freezes_the_actor(pendulum_env, pendulum_demos, inril_cla
     )
     actor, critic, ent_coef = snapshot(model.actor), snapshot(model.critic), model.log_ent_coef.detach().clone()
     model.learn(50)  # exactly 30 gradient steps
-    assert model._n_updates == 30 and model._n_warmup_steps_done == 30
+    assert model._n_updates == 30 and model.interleaving.n_warmup_steps_done == 30
     assert unchanged(model.actor, actor) and th.equal(model.log_ent_coef, ent_coef)
     assert not unchanged(model.critic, critic)
-    assert model._n_rl_updates == 0 and model._n_il_updates == 0 and model.actor.optimizer.state_dict()["state"] == {}
+    assert (
+        model.interleaving.n_rl_updates == 0
+        and model.interleaving.n_il_updates == 0
+        and model.actor.optimizer.state_dict()["state"] == {}
+    )
     model.learn(10, reset_num_timesteps=False)
     assert not unchanged(model.actor, actor) and not th.equal(model.log_ent_coef, ent_coef)
-    assert model._n_rl_updates == 10 and model._n_il_updates == 5
+    assert model.interleaving.n_rl_updates == 10 and model.interleaving.n_il_updates == 5
 
 
 def test_critic_warmup_on_ppo(pendulum_env, pendulum_demos):
@@ -136,13 +140,13 @@ def test_critic_warmup_on_ppo(pendulum_env, pendulum_demos):
         n_epochs=2,
         seed=0,
     )
-    actor_before = [p.detach().clone() for p in model._il_parameters()]
+    actor_before = [p.detach().clone() for p in model.il_parameters()]
     value_before = snapshot(model.policy.value_net)
     model.learn(64)
-    assert all(th.equal(p, q) for p, q in zip(model._il_parameters(), actor_before))
+    assert all(th.equal(p, q) for p, q in zip(model.il_parameters(), actor_before))
     assert not unchanged(model.policy.value_net, value_before)
     model.learn(64, reset_num_timesteps=False)
-    assert not all(th.equal(p, q) for p, q in zip(model._il_parameters(), actor_before))
+    assert not all(th.equal(p, q) for p, q in zip(model.il_parameters(), actor_before))
 
 
 @pytest.mark.parametrize("inril_class", [InRILSAC, InRILTQC])
@@ -152,12 +156,17 @@ def test_save_load_round_trip(tmp_path, pendulum_env, demos_npz, inril_class):
     model.learn(60)
     model.save(tmp_path / "model")
     loaded = inril_class.load(tmp_path / "model", env=pendulum_env)
-    assert (loaded.il_interval, loaded.critic_warmup_steps, loaded._n_rl_updates, loaded._n_il_updates) == (3, 5, 35, 11)
+    assert (
+        loaded.il_interval,
+        loaded.critic_warmup_steps,
+        loaded.interleaving.n_rl_updates,
+        loaded.interleaving.n_il_updates,
+    ) == (3, 5, 35, 11)
     assert params_equal(loaded.policy, model.policy) and params_equal(loaded.pretrained_policy, model.pretrained_policy)
     saved, restored = model.il_optimizer.state_dict()["state"], loaded.il_optimizer.state_dict()["state"]
     assert all(th.equal(saved[key]["exp_avg_sq"], restored[key]["exp_avg_sq"]) for key in saved)
     loaded.learn(20, reset_num_timesteps=False)
-    assert loaded._n_rl_updates > 35 and loaded._n_il_updates > 11
+    assert loaded.interleaving.n_rl_updates > 35 and loaded.interleaving.n_il_updates > 11
 
 
 def test_tensorboard_name_and_diagnostics(tmp_path, pendulum_env, pendulum_demos):

@@ -40,8 +40,8 @@ def test_exact_il_update_counts(pendulum_env, pendulum_demos, n_steps, batch_siz
     )
     model.learn(n_steps * iterations)
     rl_updates = iterations * n_epochs * (n_steps // batch_size)
-    assert model._n_rl_updates == rl_updates
-    assert model._n_il_updates == (rl_updates // m) * k
+    assert model.interleaving.n_rl_updates == rl_updates
+    assert model.interleaving.n_il_updates == (rl_updates // m) * k
 
 
 def test_train_call_unit(pendulum_env, pendulum_demos):
@@ -55,8 +55,8 @@ def test_train_call_unit(pendulum_env, pendulum_demos):
         **SMALL,
     )
     model.learn(64 * 5)
-    assert model._n_rl_updates == 5 * 8
-    assert model._n_il_updates == (5 // 2) * 3
+    assert model.interleaving.n_rl_updates == 5 * 8
+    assert model.interleaving.n_il_updates == (5 // 2) * 3
 
 
 def test_identical_to_ppo_when_interleaving_is_off(pendulum_demos):
@@ -64,7 +64,7 @@ def test_identical_to_ppo_when_interleaving_is_off(pendulum_demos):
     plain.learn(192)
     off = InRILPPO("MlpPolicy", gym.make("Pendulum-v1"), demonstrations=pendulum_demos, il_interval=None, **SMALL)
     off.learn(192)
-    assert off._n_il_updates == 0 and off._n_rl_updates == 24
+    assert off.interleaving.n_il_updates == 0 and off.interleaving.n_rl_updates == 24
     assert params_equal(plain.policy, off.policy)
     # The comparison can fail: with interleaving on, the parameters differ.
     on = InRILPPO("MlpPolicy", gym.make("Pendulum-v1"), demonstrations=pendulum_demos, il_interval=4, **SMALL)
@@ -88,7 +88,7 @@ def test_il_step_touches_only_actor_parameters(pendulum_env, pendulum_demos, il_
     model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_loss=il_loss, **SMALL)
     policy = model.policy
     value_params = list(policy.mlp_extractor.value_net.parameters()) + list(policy.value_net.parameters())
-    actor_params = model._il_parameters()
+    actor_params = model.il_parameters()
     assert not {id(p) for p in value_params} & {id(p) for p in actor_params}
     assert {id(p) for p in actor_params} | {id(p) for p in value_params} == {id(p) for p in policy.parameters()}
     # Gradients an RL step left behind: they must come back unchanged, and no value gradient may appear.
@@ -96,7 +96,7 @@ def test_il_step_touches_only_actor_parameters(pendulum_env, pendulum_demos, il_
     for p in policy.parameters():
         p.grad = sentinels[id(p)]
     before = {id(p): p.detach().clone() for p in policy.parameters()}
-    model._il_step()
+    model.il_step()
     for p in value_params:
         assert th.equal(p, before[id(p)])
     changed = [not th.equal(p, before[id(p)]) for p in actor_params]
@@ -106,7 +106,7 @@ def test_il_step_touches_only_actor_parameters(pendulum_env, pendulum_demos, il_
         assert all(changed)
     for p in policy.parameters():
         assert p.grad is sentinels[id(p)]
-    assert model._n_il_updates == 1
+    assert model.interleaving.n_il_updates == 1
 
 
 def test_il_gradient_is_the_bc_gradient(pendulum_env, pendulum_demos):
@@ -115,14 +115,14 @@ def test_il_gradient_is_the_bc_gradient(pendulum_env, pendulum_demos):
     state = model.demo_buffer._generator.get_state()
     batch = model.demo_buffer.sample(model.il_batch_size)
     model.demo_buffer._generator.set_state(state)
-    reference = [p.detach().clone().requires_grad_(True) for p in model._il_parameters()]
+    reference = [p.detach().clone().requires_grad_(True) for p in model.il_parameters()]
     twin = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, **SMALL)
     twin.policy.load_state_dict(model.policy.state_dict())
     loss = -twin.policy.get_distribution(batch.observations).log_prob(batch.actions).mean()
-    grads = th.autograd.grad(loss, twin._il_parameters())
-    model._il_step()
+    grads = th.autograd.grad(loss, twin.il_parameters())
+    model.il_step()
     # First Adam step: p <- p - lr * g / (|g| + eps), elementwise sign-like update.
-    for p, p0, g in zip(model._il_parameters(), reference, grads):
+    for p, p0, g in zip(model.il_parameters(), reference, grads):
         expected = p0 - 1e-2 * g / (g.abs() + 1e-8)
         assert th.allclose(p, expected, atol=1e-6)
 
@@ -159,7 +159,7 @@ def test_without_demonstrations_it_is_the_parent_with_a_warning(pendulum_env):
     model = InRILPPO("MlpPolicy", pendulum_env, il_interval=5, **SMALL)
     with pytest.warns(UserWarning, match="no demonstrations, so no IL step is taken: this learns as plain PPO"):
         model.learn(64)
-    assert model._n_rl_updates == 8 and model._n_il_updates == 0
+    assert model.interleaving.n_rl_updates == 8 and model.interleaving.n_il_updates == 0
     with pytest.raises(ValueError, match=r"pretrain\(\) needs demonstrations"):
         model.pretrain()
     assert model.num_timesteps == 64
@@ -177,7 +177,7 @@ def test_discrete_actions(pendulum_demos):
     model = InRILPPO("MlpPolicy", "CartPole-v1", demonstrations=demos, il_interval=2, **SMALL)
     model.pretrain(n_steps=5)
     model.learn(128)
-    assert model._n_il_updates == 8
+    assert model.interleaving.n_il_updates == 8
 
 
 def test_pretrain_learns_the_expert(pendulum_env, pendulum_demos):
@@ -222,14 +222,14 @@ def test_save_load_round_trip(tmp_path, pendulum_env, demos_npz, pendulum_demos)
     loaded = InRILPPO.load(tmp_path / "model", env=pendulum_env)
     assert (loaded.il_interval, loaded.il_steps, loaded.il_learning_rate) == (3, 2, 1e-3)
     assert loaded.demonstrations == demos_npz and len(loaded.demo_buffer) == len(model.demo_buffer)
-    assert (loaded._n_rl_updates, loaded._n_il_updates) == (16, 10)
+    assert (loaded.interleaving.n_rl_updates, loaded.interleaving.n_il_updates) == (16, 10)
     assert params_equal(loaded.policy, model.policy) and params_equal(loaded.pretrained_policy, model.pretrained_policy)
     saved_state, loaded_state = model.il_optimizer.state_dict()["state"], loaded.il_optimizer.state_dict()["state"]
     assert saved_state.keys() == loaded_state.keys()
     for key in saved_state:
         assert th.equal(saved_state[key]["exp_avg"], loaded_state[key]["exp_avg"])
     loaded.learn(64, reset_num_timesteps=False)
-    assert loaded._n_rl_updates == 24 and loaded._n_il_updates == 16
+    assert loaded.interleaving.n_rl_updates == 24 and loaded.interleaving.n_il_updates == 16
     # The hook is on the new optimizer after load.
     assert len(loaded.policy.optimizer._optimizer_step_post_hooks) == 1
 
@@ -271,7 +271,7 @@ def test_shared_optimizer(tmp_path, pendulum_env, pendulum_demos):
     model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=2, il_share_optimizer=True, **SMALL)
     model.learn(128)
     assert model.il_optimizer is model.policy.optimizer
-    assert model._n_rl_updates == 16 and model._n_il_updates == 8
+    assert model.interleaving.n_rl_updates == 16 and model.interleaving.n_il_updates == 8
     model.save(tmp_path / "shared")
     InRILPPO.load(tmp_path / "shared", env=pendulum_env, demonstrations=pendulum_demos).learn(64)
 

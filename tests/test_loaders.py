@@ -340,7 +340,7 @@ def test_minari_dict_observations(tmp_path, monkeypatch):
     np.testing.assert_array_equal(demos.episode_terminals, [False, False])
     model = InRILSAC("MultiInputPolicy", env, demonstrations=demos, learning_starts=4, batch_size=8, il_interval=2)
     model.learn(12)
-    assert model._n_il_updates == model._n_rl_updates // 2
+    assert model.interleaving.n_il_updates == model.interleaving.n_rl_updates // 2
 
 
 class RobomimicLikeEnv(DummyEnv):

@@ -31,7 +31,7 @@ def none_equal(params, before) -> bool:
 
 
 def rl_optimizer_params(model) -> set[int]:
-    return {id(p) for group in model._il_rl_optimizer().param_groups for p in group["params"]}
+    return {id(p) for group in model.rl_actor_optimizer().param_groups for p in group["params"]}
 
 
 @pytest.mark.parametrize("inril_class, kwargs", CASES)
@@ -66,7 +66,7 @@ def test_rl_leaves_the_base_and_il_leaves_the_residual_unchanged(pendulum_demos,
     assert all_equal(base, base_before)  # bit for bit
     assert not all_equal(residual, residual_before)
     residual_before, base_before = values(residual), values(base)
-    model._il_step()
+    model.il_step()
     assert all_equal(residual, residual_before)
     assert not all_equal(base, base_before)
 
@@ -78,7 +78,7 @@ def test_interleaved_training_save_load_and_diagnostics(tmp_path, demos_npz, inr
     )
     model.pretrain(n_steps=10)
     model.learn(100)
-    assert model._n_il_updates == model._n_rl_updates // 3 > 0
+    assert model.interleaving.n_il_updates == model.interleaving.n_rl_updates // 3 > 0
     diagnostics = model.il_diagnostics()
     assert diagnostics["residual_norm"] > 0
     model.save(tmp_path / "model")
@@ -134,4 +134,4 @@ def test_vec_normalize(pendulum_demos):
     )
     model.pretrain(n_steps=5)
     model.learn(128)
-    assert model._n_il_updates == 8
+    assert model.interleaving.n_il_updates == 8

@@ -54,7 +54,7 @@ def surgery_model(granularity: str) -> InRILPPO:
 
 
 def run_il_hook(model: InRILPPO, il_grads: list[th.Tensor], rl_grads: list[th.Tensor]) -> list[th.Tensor]:
-    params = model._il_parameters()
+    params = model.il_parameters()
     surgery = model.gradient_surgery
     surgery._references[False] = (
         tuple(True for _ in rl_grads),
@@ -63,9 +63,9 @@ def run_il_hook(model: InRILPPO, il_grads: list[th.Tensor], rl_grads: list[th.Te
     )
     for param, grad in zip(params, il_grads):
         param.grad = grad.clone()
-    model._il_step_running = True
+    model.interleaving.il_step_running = True
     surgery._before_step(model.il_optimizer, (), {})
-    model._il_step_running = False
+    model.interleaving.il_step_running = False
     return [param.grad for param in params]
 
 
@@ -73,7 +73,7 @@ def test_per_tensor_differs_from_global_where_it_should():
     results = {}
     for granularity in ("global", "per_tensor"):
         model = surgery_model(granularity)
-        params = model._il_parameters()
+        params = model.il_parameters()
         # The first tensor agrees strongly, the second conflicts a little: no conflict overall.
         il = [
             th.full_like(p, 1.0) if i == 0 else (th.full_like(p, -0.01) if i == 1 else th.zeros_like(p))
@@ -96,9 +96,9 @@ def test_callback_projects_il_gradients_during_training(tmp_path, pendulum_env, 
     applied: list[tuple[th.Tensor, th.Tensor]] = []
 
     def capture(optimizer, args, kw):
-        if model._il_step_running and surgery._references[False] is not None:
+        if model.interleaving.il_step_running and surgery._references[False] is not None:
             present, ref, _ = surgery._references[False]
-            grads = [p.grad for p in model._il_parameters()]
+            grads = [p.grad for p in model.il_parameters()]
             assert tuple(g is not None for g in grads) == present
             applied.append((th.cat([g.reshape(-1) for g in grads if g is not None]), ref))
 
@@ -195,8 +195,8 @@ def test_adaptive_interval_in_training(tmp_path, pendulum_env, pendulum_demos):
     model.set_logger(configure(str(tmp_path), ["csv"]))
     model.learn(320)
     # IL steps follow RL steps: every IL step measured a cosine against an RL gradient.
-    assert model.adaptive_interval.n_updates == model._n_il_updates
-    assert model._n_rl_updates // 5 <= model._n_il_updates <= model._n_rl_updates
+    assert model.adaptive_interval.n_updates == model.interleaving.n_il_updates
+    assert model.interleaving.n_rl_updates // 5 <= model.interleaving.n_il_updates <= model.interleaving.n_rl_updates
     cos = model.adaptive_interval.cos_ema  # decay 0: the last measurement
     assert model.current_il_interval == round(1 + 4 * (1 - cos) / 2)
     text = open(tmp_path / "progress.csv").read()
@@ -208,13 +208,13 @@ def test_only_parameters_both_gradients_touch_are_compared(pendulum_env, pendulu
     model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=1, il_loss="mse", **PPO_SMALL)
     surgery = GradientSurgery(project="il", when="always")
     surgery.attach(model)
-    log_std_index = next(i for i, p in enumerate(model._il_parameters()) if p is model.policy.log_std)
+    log_std_index = next(i for i, p in enumerate(model.il_parameters()) if p is model.policy.log_std)
     applied = []
 
     def capture(optimizer, args, kw):
-        if model._il_step_running:
+        if model.interleaving.il_step_running:
             present, ref, _ = surgery._references[False]
-            grads = [p.grad for p in model._il_parameters()]
+            grads = [p.grad for p in model.il_parameters()]
             assert grads[log_std_index] is None and present[log_std_index]
             segments = surgery._segments(present, grads)
             shared = [i for i, g in enumerate(grads) if g is not None]

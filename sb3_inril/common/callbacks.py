@@ -94,16 +94,16 @@ class BCRegularization(BaseCallback):
 
         if not isinstance(self.model, InRILMixin) or self.model.demo_buffer is None:
             raise TypeError("BCRegularization: needs an IN-RIL model with demonstrations")
-        self._params = self.model._il_parameters()
-        self._handle = self.model._il_rl_optimizer().register_step_pre_hook(self._add_bc_gradient)
+        self._params = self.model.il_parameters()
+        self._handle = self.model.rl_actor_optimizer().register_step_pre_hook(self._add_bc_gradient)
 
     def _add_bc_gradient(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         model: Any = self.model
-        if model._il_step_running or all(param.grad is None for param in self._params):
+        if model.interleaving.il_step_running or all(param.grad is None for param in self._params):
             return
         batch = model.demo_buffer.sample(model.il_batch_size)
         with th.enable_grad():
-            loss = model._il_compute_loss(batch)
+            loss = model.compute_il_loss(batch)
             grads = th.autograd.grad(self.weight * loss, self._params, allow_unused=True)
         for param, grad in zip(self._params, grads):
             if grad is not None:

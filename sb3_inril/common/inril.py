@@ -1,115 +1,68 @@
 """The one IN-RIL mechanism, shared by every algorithm of the package.
 
-``InRILMixin`` goes in front of an SB3 algorithm class (``class InRILPPO(InRILMixin, PPO)``). It
-never copies the algorithm's training loop: it registers a post-step hook on the optimizer that
-updates the actor, counts the RL gradient steps there, and after every ``il_interval`` of them
-takes ``il_steps`` behaviour-cloning steps on demonstration minibatches with its own optimizer.
-An algorithm plugs in by saying which optimizer updates its actor, which parameters make up its
-actor, and how its actor scores a demonstration action (the ``_il_*`` methods below).
+``InRILMixin`` goes, through an algorithm family's mixin, in front of an SB3 algorithm class
+(``class InRILPPO(InRILOnPolicyMixin, PPO)``). It never copies the algorithm's training loop: it
+registers a post-step hook on the optimizer that updates the actor, counts the RL gradient steps
+there (:class:`sb3_inril.common.schedule.InterleavingState`), and after every ``il_interval`` of
+them takes ``il_steps`` behaviour-cloning steps on demonstration minibatches with its own
+optimizer (:class:`sb3_inril.common.behaviour_cloning.ILLossCalculator`). Where the actor is, is
+the family's business (:mod:`sb3_inril.common.on_policy`, :mod:`sb3_inril.common.off_policy`);
+how demonstrations are attached and saved is :mod:`sb3_inril.common.attachment`'s.
 """
 
-import copy
-import hashlib
 import inspect
-import math
-import os
-import time
 import warnings
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common import utils
 from stable_baselines3.common.distributions import Distribution
-from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from stable_baselines3.common.preprocessing import is_image_space
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
-from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
-from stable_baselines3.common.vec_env import VecTransposeImage, unwrap_vec_wrapper
-from tqdm.auto import tqdm
+from stable_baselines3.common.utils import update_learning_rate
 
-from sb3_inril.common.demo_buffer import DemonstrationBatch, DemonstrationBuffer, TensorObservations
+try:
+    from stable_baselines3.common.utils import FloatSchedule
+except ImportError:  # stable-baselines3 < 2.7: the same conversion under its older name
+    from stable_baselines3.common.utils import get_schedule_fn as FloatSchedule  # type: ignore[assignment]
+
+from sb3_inril.common.attachment import DemonstrationAttachmentMixin
+from sb3_inril.common.behaviour_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
+from sb3_inril.common.demo_buffer import DemonstrationBatch, TensorObservations
 from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
-from sb3_inril.common.loaders import check_observation_layout, detect_format, load_demonstrations
 from sb3_inril.common.residual import ResidualPolicyMixin
+from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
-from sb3_inril.data import is_shipped_name, resolve_shipped
+from sb3_inril.common.validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_non_negative_int,
+    check_optional_dict,
+    check_positive_int,
+    check_rate,
+)
 
-IL_LOSSES = ("nll", "mse")
-IL_INTERVAL_UNITS = ("gradient_step", "train_call")
 SEPARATIONS = (None, "surgery", "residual")
 # Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.
 MAX_DIAGNOSTIC_BATCH = 2048
 
 
-def _check_positive_int(name: str, value: Any, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    expected = "a positive int or None" if allow_none else "a positive int"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}: expected {expected}, found {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name}: expected {expected}, found {value!r}")
-
-
-def _check_float(
-    name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False, high_open: bool = False
-) -> float:
-    """A real number in a range, or a ``TypeError``/``ValueError`` naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a number, found {type(value).__name__} {value!r}")
-    value = float(value)
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (math.isfinite(value) and above and below):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open or high == math.inf else ']'}"
-        raise ValueError(f"{name}: expected a finite value in {interval}, found {value!r}")
-    return value
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, found {type(value).__name__} {value!r}")
-    return bool(value)
-
-
-def _check_rate(name: str, value: Any) -> None:
-    """A learning rate: a positive finite number or a schedule (a callable)."""
-    if value is None or callable(value):
-        return
-    _check_float(name, value, 0.0, low_open=True)
-
-
-def file_fingerprint(path: str) -> dict[str, Any]:
-    """Size and SHA-256 of a file, or of every file of a directory (sorted by relative path)."""
-    digest, size = hashlib.sha256(), 0
-    files = [path]
-    if os.path.isdir(path):
-        files = sorted(os.path.join(root, name) for root, _, names in os.walk(path) for name in names)
-    for name in files:
-        if os.path.isdir(path):
-            digest.update(os.path.relpath(name, path).encode())
-        with open(name, "rb") as file:
-            for chunk in iter(lambda: file.read(1 << 20), b""):
-                digest.update(chunk)
-                size += len(chunk)
-    return {"size": size, "sha256": digest.hexdigest()}
-
-
-def demonstrations_env_id(metadata: dict[str, Any]) -> str | None:
-    """The env id demonstrations were recorded on, when their metadata says (collection scripts, Minari)."""
-    collection = metadata.get("collection")
-    if isinstance(collection, dict) and isinstance(collection.get("env"), str):
-        return collection["env"]
-    env_id = metadata.get("env_id")
-    return env_id if isinstance(env_id, str) else None
-
-
-class InRILMixin:
+class InRILMixin(DemonstrationAttachmentMixin):
     """
     Interleaved reinforcement and imitation learning (IN-RIL) for an SB3 algorithm.
+
+    Not used directly: an algorithm family's mixin (:class:`sb3_inril.common.on_policy.InRILOnPolicyMixin`,
+    :class:`sb3_inril.common.off_policy.InRILOffPolicyMixin`) says where its actor is, and an
+    algorithm is a declaration, ``class InRILPPO(InRILOnPolicyMixin, PPO)``.
+
+    The extension API (what surgery, callbacks, residual policies and new algorithms use):
+    :meth:`il_parameters`, :meth:`rl_actor_optimizer`, :meth:`compute_il_loss`, :meth:`il_distribution`,
+    :meth:`il_deterministic_actions`, :attr:`interleaving` (the schedule's public state) and
+    :meth:`il_step`. An algorithm family implements ``rl_actor_optimizer``, ``_actor_parameters``,
+    ``_actor_distribution``, ``_actor_deterministic_actions`` and, when it has them,
+    ``_rl_actor_parameters``, ``_frozen_during_warmup`` and ``_features_extractor_shared_with_critic``.
 
     :param demonstrations: expert demonstrations: what :func:`sb3_inril.load_demonstrations`
         returns, a path it reads (``.npz``, robomimic ``.hdf5``, imitation dataset directory or
@@ -129,7 +82,8 @@ class InRILMixin:
         progress (default: the RL learning-rate schedule ``lr_schedule``, followed also when it is
         replaced after construction)
     :param il_loss: ``"nll"`` (negative log-likelihood of the demo action under the policy's action
-        distribution) or ``"mse"`` (squared error of the deterministic action)
+        distribution) or ``"mse"`` (squared error of the deterministic action); default: the class's
+        ``default_il_loss`` (``"nll"``; ``"mse"`` for deterministic actors such as TD3's)
     :param il_interval_unit: what ``il_interval`` counts: ``"gradient_step"`` (optimizer steps of the
         actor) or ``"train_call"`` (calls to ``train()``, i.e. rollouts for on-policy algorithms)
     :param il_max_grad_norm: clip the IL gradient to this norm (None: no clipping)
@@ -159,6 +113,9 @@ class InRILMixin:
     :param kwargs: the arguments of the SB3 algorithm (``learning_rate``, ``batch_size``, ...)
     """
 
+    #: The IL loss when ``il_loss`` is not given (deterministic actors: ``"mse"``).
+    default_il_loss: ClassVar[str] = "nll"
+
     # Set by the SB3 algorithm this mixin goes with.
     policy: BasePolicy
     action_space: spaces.Space
@@ -167,6 +124,7 @@ class InRILMixin:
     seed: int | None
     batch_size: int
     learning_rate: float | Schedule
+    lr_schedule: Schedule
     _current_progress_remaining: float
 
     def __init__(
@@ -179,7 +137,7 @@ class InRILMixin:
         il_steps: int = 1,
         il_batch_size: int | None = None,
         il_learning_rate: float | Schedule | None = None,
-        il_loss: Literal["nll", "mse"] = "nll",
+        il_loss: Literal["nll", "mse"] | None = None,
         il_interval_unit: Literal["gradient_step", "train_call"] = "gradient_step",
         il_max_grad_norm: float | None = None,
         il_share_optimizer: bool = False,
@@ -193,8 +151,7 @@ class InRILMixin:
         _init_setup_model: bool = True,
         **kwargs: Any,
     ) -> None:
-        if gradient_separation not in SEPARATIONS:
-            raise ValueError(f"gradient_separation: expected one of {SEPARATIONS}, found {gradient_separation!r}")
+        check_choice("gradient_separation", gradient_separation, SEPARATIONS)
         if gradient_separation == "residual":
             policy = self._residual_policy(policy)
         # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
@@ -210,36 +167,28 @@ class InRILMixin:
                 raise ValueError(
                     f"il_interval: expected a positive int, 'adaptive', an AdaptiveInterval or None, found {il_interval!r}"
                 )
-            _check_positive_int("il_interval", il_interval, allow_none=True)
+            check_positive_int("il_interval", il_interval, allow_none=True)
         if surgery_kwargs is not None and gradient_separation != "surgery":
             raise ValueError(
                 f"surgery_kwargs: only used with gradient_separation='surgery', found gradient_separation={gradient_separation!r}"
             )
+        check_optional_dict("surgery_kwargs", surgery_kwargs)
+        check_optional_dict("pretrain_kwargs", pretrain_kwargs)
         if gradient_separation == "surgery":
             GradientSurgery(**(surgery_kwargs or {}))  # check the options now, before any training
-        _check_positive_int("il_steps", il_steps, allow_none=False)
-        _check_positive_int("il_batch_size", il_batch_size, allow_none=True)
-        if il_loss not in IL_LOSSES:
-            raise ValueError(f"il_loss: expected one of {IL_LOSSES}, found {il_loss!r}")
-        if il_interval_unit not in IL_INTERVAL_UNITS:
-            raise ValueError(f"il_interval_unit: expected one of {IL_INTERVAL_UNITS}, found {il_interval_unit!r}")
+        check_positive_int("il_steps", il_steps, allow_none=False)
+        check_positive_int("il_batch_size", il_batch_size, allow_none=True)
+        il_loss = il_loss if il_loss is not None else self.default_il_loss
+        check_choice("il_loss", il_loss, IL_LOSSES)
+        check_choice("il_interval_unit", il_interval_unit, IL_INTERVAL_UNITS)
         if il_max_grad_norm is not None:
-            _check_float("il_max_grad_norm", il_max_grad_norm, 0.0, low_open=True)
-        _check_rate("il_learning_rate", il_learning_rate)
-        _check_float("demo_val_fraction", demo_val_fraction, 0.0, 1.0, high_open=True)
-        _check_float("il_squash_margin", il_squash_margin, 0.0, 1.0, low_open=True, high_open=True)
-        _check_bool("il_share_optimizer", il_share_optimizer)
-        _check_bool("il_trains_shared_features", il_trains_shared_features)
-        if isinstance(critic_warmup_steps, bool) or not isinstance(critic_warmup_steps, (int, np.integer)):
-            raise TypeError(
-                f"critic_warmup_steps: expected an int >= 0, found {type(critic_warmup_steps).__name__} {critic_warmup_steps!r}"
-            )
-        if critic_warmup_steps < 0:
-            raise ValueError(f"critic_warmup_steps: expected an int >= 0, found {critic_warmup_steps!r}")
-        if pretrain_kwargs is not None and not isinstance(pretrain_kwargs, dict):
-            raise TypeError(f"pretrain_kwargs: expected a dict or None, found {type(pretrain_kwargs).__name__}")
-        if surgery_kwargs is not None and not isinstance(surgery_kwargs, dict):
-            raise TypeError(f"surgery_kwargs: expected a dict or None, found {type(surgery_kwargs).__name__}")
+            check_float("il_max_grad_norm", il_max_grad_norm, 0.0, low_open=True)
+        check_rate("il_learning_rate", il_learning_rate)
+        check_float("demo_val_fraction", demo_val_fraction, 0.0, 1.0, high_open=True)
+        check_float("il_squash_margin", il_squash_margin, 0.0, 1.0, low_open=True, high_open=True)
+        check_bool("il_share_optimizer", il_share_optimizer)
+        check_bool("il_trains_shared_features", il_trains_shared_features)
+        critic_warmup_steps = check_non_negative_int("critic_warmup_steps", critic_warmup_steps)
         self._preloaded_demonstrations: Demonstrations | None = None
         self.demonstrations = self._recordable(demonstrations)
         self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)
@@ -262,11 +211,8 @@ class InRILMixin:
                 raise ValueError(f"pretrain_kwargs: unknown keys {unknown}, expected some of {sorted(PRETRAIN_ARGUMENTS)}")
         self.pretrain_kwargs = pretrain_kwargs
         self._pretrain_done = False
-        # Cumulative counters, saved with the model like SB3's ``_n_updates``.
-        self._n_rl_updates = 0
-        self._n_il_updates = 0
-        self._rl_units_since_il = 0
-        self._n_warmup_steps_done = 0
+        # The schedule's counters, saved with the model like SB3's ``_n_updates``.
+        self.interleaving = InterleavingState()
         self._demonstrations_fingerprint: dict[str, Any] | None = None
         if _init_setup_model:
             self._setup_model()
@@ -292,69 +238,66 @@ class InRILMixin:
         return isinstance(self.policy, ResidualPolicyMixin)
 
     # ------------------------------------------------------------------------------------------
-    # The actor, for every kind of SB3 policy: an actor-critic policy with a shared optimizer
-    # (PPO, A2C, TRPO, ...), or a separate ``actor`` with its own optimizer, stochastic (SAC, TQC)
-    # or deterministic (TD3, DDPG). An algorithm with another layout overrides these.
+    # The extension API. An algorithm family implements the ``_actor_*`` methods and
+    # ``rl_actor_optimizer``; the public methods below are what surgery, callbacks and users call.
     # ------------------------------------------------------------------------------------------
-    def _il_rl_optimizer(self) -> th.optim.Optimizer:
+    def rl_actor_optimizer(self) -> th.optim.Optimizer:
         """The optimizer whose steps update the actor during RL (their count is ``m``'s unit)."""
-        actor = getattr(self, "actor", None)
-        return actor.optimizer if actor is not None else self.policy.optimizer
-
-    def _shared_features_extractor(self) -> th.nn.Module | None:
-        """The actor's features extractor when the critic uses it too (and it has parameters), else None."""
-        if not getattr(self.policy, "share_features_extractor", False):
-            return None
-        if isinstance(self.policy, ActorCriticPolicy):
-            extractor = self.policy.pi_features_extractor
-        else:
-            extractor = getattr(getattr(self, "actor", None), "features_extractor", None)
-        return extractor if extractor is not None and any(True for _ in extractor.parameters()) else None
+        raise NotImplementedError(f"{type(self).__name__}: an algorithm family implements rl_actor_optimizer()")
 
     def _actor_parameters(self) -> list[th.nn.Parameter]:
-        """The actor's parameters (a residual policy's base), its features extractor included."""
-        if isinstance(self.policy, ResidualPolicyMixin):
-            params = {id(param): param for param in self.policy.base_parameters()}
-        elif isinstance(self.policy, ActorCriticPolicy):
-            modules = [self.policy.pi_features_extractor, self.policy.mlp_extractor.policy_net, self.policy.action_net]
-            params = {id(param): param for module in modules for param in module.parameters()}
-            log_std = getattr(self.policy, "log_std", None)
-            if isinstance(log_std, th.nn.Parameter):
-                params[id(log_std)] = log_std
-        else:
-            params = {id(param): param for param in self.actor.parameters()}  # type: ignore[attr-defined]
-        return list(params.values())
+        """The actor's parameters, its features extractor included."""
+        raise NotImplementedError
 
-    def _il_parameters(self) -> list[th.nn.Parameter]:
-        """The parameters IL updates: the actor's, less a shared extractor if ``il_trains_shared_features`` is False."""
-        shared = self._shared_features_extractor()
+    def _actor_distribution(self, observations: TensorObservations) -> Distribution:
+        """The actor's action distribution for (preprocessed-by-SB3) observations."""
+        raise NotImplementedError
+
+    def _actor_deterministic_actions(self, observations: TensorObservations) -> th.Tensor:
+        """The actor's deterministic action, differentiable, flattened as SB3's distributions give it."""
+        raise NotImplementedError
+
+    def _rl_actor_parameters(self) -> list[th.nn.Parameter]:
+        """The actor's parameters the RL optimizer updates (held during the critic warm-up)."""
+        return [param for group in self.rl_actor_optimizer().param_groups for param in group["params"]]
+
+    def _frozen_during_warmup(self) -> list[th.optim.Optimizer]:
+        """Optimizers, besides the actor's, whose steps are skipped during the critic warm-up."""
+        return []
+
+    def _features_extractor_shared_with_critic(self) -> th.nn.Module | None:
+        """The actor's features extractor when the critic uses it too, else None."""
+        return None
+
+    def _check_actor(self) -> None:
+        """Raise before training when the actor can not take ``il_loss`` (e.g. NLL of a deterministic actor)."""
+
+    def il_parameters(self) -> list[th.nn.Parameter]:
+        """
+        The parameters IL updates: the actor's (a residual policy's base), less a features extractor
+        shared with the critic when ``il_trains_shared_features`` is False.
+        """
+        if isinstance(self.policy, ResidualPolicyMixin):
+            return self.policy.base_parameters()
+        shared = self._features_extractor_shared_with_critic()
         excluded = set() if shared is None or self.il_trains_shared_features else {id(p) for p in shared.parameters()}
         return [param for param in self._actor_parameters() if id(param) not in excluded]
 
-    def _rl_actor_parameters(self) -> list[th.nn.Parameter]:
-        """The actor's parameters that the RL optimizer updates (held during the critic warm-up)."""
+    def il_distribution(self, observations: TensorObservations) -> Distribution:
+        """The action distribution IL scores demonstrations under (a residual policy's base's)."""
         if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.residual_parameters()
-        if isinstance(self.policy, ActorCriticPolicy):
-            return self._actor_parameters()
-        return [param for group in self._il_rl_optimizer().param_groups for param in group["params"]]
+            return self.policy.base_distribution(observations)  # type: ignore[arg-type]
+        return self._actor_distribution(observations)
 
-    def _il_frozen_during_warmup(self) -> list[th.optim.Optimizer]:
-        """Optimizers, besides the actor's, whose steps are skipped during the critic warm-up."""
-        ent_coef_optimizer = getattr(self, "ent_coef_optimizer", None)
-        return [ent_coef_optimizer] if ent_coef_optimizer is not None else []
-
-    def _il_distribution(self, observations: th.Tensor) -> Distribution:
-        """The actor's action distribution (a residual policy's base's) for demonstration observations."""
+    def il_deterministic_actions(self, observations: TensorObservations) -> th.Tensor:
+        """The deterministic action IL compares with demonstrations (``il_loss="mse"``)."""
         if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.base_distribution(observations)
-        if isinstance(self.policy, ActorCriticPolicy):
-            return self.policy.get_distribution(observations)
-        actor = getattr(self, "actor", None)
-        if actor is None or not hasattr(actor, "get_action_dist_params"):
-            raise ValueError(self._deterministic_actor_message())
-        mean_actions, log_std, kwargs = actor.get_action_dist_params(observations)
-        return actor.action_dist.proba_distribution(mean_actions, log_std, **kwargs)
+            return self.policy.base_actions(observations)  # type: ignore[arg-type]
+        return self._actor_deterministic_actions(observations)
+
+    def compute_il_loss(self, batch: DemonstrationBatch, loss: Literal["nll", "mse"] | None = None) -> th.Tensor:
+        """The IL loss of a demonstration batch (``il_loss``'s kind unless ``loss`` is given)."""
+        return ILLossCalculator(loss or self.il_loss)(self, batch)  # type: ignore[arg-type]
 
     def _deterministic_actor_message(self) -> str:
         return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
@@ -379,9 +322,7 @@ class InRILMixin:
     def _setup_inril(self) -> None:
         if self.il_loss == "mse" and not isinstance(self.action_space, spaces.Box):
             raise ValueError(f"il_loss: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
-        actor = getattr(self, "actor", None)
-        if self.il_loss == "nll" and actor is not None and not hasattr(actor, "get_action_dist_params"):
-            raise ValueError(self._deterministic_actor_message())
+        self._check_actor()
         if self.is_residual and self.gradient_separation not in (None, "residual"):
             raise ValueError(
                 f"gradient_separation: a residual policy separates IL and RL by construction, found gradient_separation={self.gradient_separation!r}"
@@ -389,29 +330,29 @@ class InRILMixin:
         if self.is_residual:
             self.gradient_separation = "residual"
         self.il_batch_size = self.il_batch_size or getattr(self, "batch_size", 64)
+        self._il_loss_calculator = ILLossCalculator(self.il_loss)  # type: ignore[arg-type]
         # A path given to load(demonstrations=PATH) is recorded like one given to the constructor.
         self.demonstrations = self._recordable(self.demonstrations)
-        self._demo_buffer: DemonstrationBuffer | None = None
+        self._demo_buffer = None
         # The reference for ``train/policy_drift``: the policy at the end of pre-training (or at
         # creation), made before any hook is registered, so it carries none.
         self.pretrained_policy = self._copy_policy()
-        self._il_params = self._il_parameters()
+        self._il_params = self.il_parameters()
         if self.il_share_optimizer:
-            self.il_optimizer = self._il_rl_optimizer()
+            self.il_optimizer = self.rl_actor_optimizer()
         else:
             self.il_optimizer = th.optim.Adam(self._il_params, lr=self.il_lr_schedule(1.0))
-        self._il_rl_optimizer().register_step_pre_hook(self._before_rl_optimizer_step)
-        self._il_rl_optimizer().register_step_post_hook(self._on_rl_optimizer_step)
-        for optimizer in self._il_frozen_during_warmup():
+        self.rl_actor_optimizer().register_step_pre_hook(self._before_rl_optimizer_step)
+        self.rl_actor_optimizer().register_step_post_hook(self._on_rl_optimizer_step)
+        for optimizer in self._frozen_during_warmup():
             optimizer.register_step_pre_hook(self._before_frozen_optimizer_step)
-        self._rl_step_skipped = False
+        self.interleaving.il_step_running = self.interleaving.rl_step_skipped = False
         # Gradient surgery measures the IL/RL cosine, which the adaptive interval needs too.
         self.gradient_surgery: GradientSurgery | None = None
         if self.gradient_separation == "surgery":
             GradientSurgery(**(self.surgery_kwargs or {})).attach(self)
         elif self.adaptive_interval is not None:
             GradientSurgery(project="none").attach(self)
-        self._il_step_running = False
         self._il_loss_sum = th.zeros((), device=self.device)
         self._il_loss_count = 0
 
@@ -438,229 +379,9 @@ class InRILMixin:
             return self.lr_schedule  # type: ignore[attr-defined]
         return FloatSchedule(self.il_learning_rate)
 
-    def _recordable(self, demonstrations: Any) -> Any:
-        """What the model keeps (and saves) of a demonstration source: a path, a spec, or the data."""
-        if isinstance(demonstrations, Demonstrations) and demonstrations.spec is not None:
-            # Read from a file: keep the data for now, record how to read it again.
-            self._preloaded_demonstrations = demonstrations
-            return demonstrations.spec
-        if is_shipped_name(demonstrations):  # recorded by name: found in the package on any machine
-            robomimic = detect_format(demonstrations) == "robomimic"
-            return DemonstrationSpec(demonstrations, self._robomimic_read_options()) if robomimic else demonstrations
-        if isinstance(demonstrations, (str, os.PathLike)) and os.path.exists(demonstrations):
-            # An absolute path survives a change of working directory.
-            path = os.path.abspath(os.fspath(demonstrations))
-            if detect_format(path) == "robomimic":
-                return DemonstrationSpec(path, self._robomimic_read_options())
-            return path
-        return demonstrations
-
-    def _env_observation_space(self) -> spaces.Space:
-        """The observation space as the env returns observations (before SB3 transposes images)."""
-        env = getattr(self, "env", None)
-        transposer = unwrap_vec_wrapper(env, VecTransposeImage) if env is not None else None
-        if isinstance(transposer, VecTransposeImage) and not transposer.skip:
-            return transposer.venv.observation_space
-        return self.observation_space
-
-    def _observation_transform(self) -> Callable[[TensorObservations], TensorObservations] | None:
-        """SB3's channel-last to channel-first transposition of image observations, per minibatch."""
-        env_space = self._env_observation_space()
-        if env_space is self.observation_space:
-            return None
-
-        def channels_first(observations: TensorObservations) -> TensorObservations:
-            if isinstance(observations, dict):
-                transposed = dict(observations)
-                for key, space in env_space.spaces.items():  # type: ignore[attr-defined]
-                    if is_image_space(space) and space.shape != self.observation_space[key].shape:  # type: ignore[index]
-                        transposed[key] = observations[key].permute(0, 3, 1, 2)
-                return transposed
-            return observations.permute(0, 3, 1, 2)
-
-        return channels_first
-
-    def _env_observation_layout(self) -> dict[str, int] | None:
-        """The env's observation keys and sizes (``obs_key_sizes`` of a robomimic env), if it has them."""
-        env = getattr(self, "env", None)
-        if env is None or not env.has_attr("obs_key_sizes"):
-            return None
-        return dict(env.get_attr("obs_key_sizes", indices=[0])[0])
-
-    def _robomimic_read_options(self) -> dict[str, Any]:
-        """How a robomimic file is read for this env: its keys, in its order, flat or as a dict."""
-        options: dict[str, Any] = {}
-        layout = self._env_observation_layout()
-        env_space = self._env_observation_space()
-        if isinstance(env_space, spaces.Dict):
-            options = {"obs_keys": list(env_space.spaces), "observation_format": "dict"}
-        elif layout is not None:
-            options = {"obs_keys": list(layout)}
-        return options
-
-    def _env_id(self) -> str | None:
-        env = getattr(self, "env", None)
-        if env is None:
-            return None
-        try:
-            spec = env.get_attr("spec", indices=[0])[0]
-        except Exception:  # an env without a spec attribute
-            return None
-        return getattr(spec, "id", None)
-
-    @property
-    def demo_buffer(self) -> DemonstrationBuffer | None:
-        """The demonstrations, read and validated when first needed (a loaded model reads them only
-        when ``learn``/``pretrain`` needs them, so that inference never does)."""
-        if self._demo_buffer is None and self.demonstrations is not None:
-            self._demo_buffer = self._make_demo_buffer(self.demonstrations)
-        return self._demo_buffer
-
-    def _make_demo_buffer(self, source: Any) -> DemonstrationBuffer:
-        preloaded = self._preloaded_demonstrations
-        env_layout = self._env_observation_layout()
-        try:
-            if preloaded is not None and preloaded.spec == source:
-                demonstrations = preloaded
-            elif isinstance(source, DemonstrationSpec):
-                demonstrations = source.load()
-            else:
-                demonstrations = load_demonstrations(source)
-        except FileNotFoundError as error:
-            raise FileNotFoundError(
-                f"{error}. A loaded model re-attaches the demonstrations recorded when it was saved: pass "
-                "demonstrations=PATH to load() (or call set_demonstrations(PATH)) to point at them."
-            ) from error
-        except ValueError as error:
-            if env_layout is not None and "observation keys" in str(error):
-                raise ValueError(f"{error}; the env observes: {env_layout}") from error
-            raise
-        demo_layout = demonstrations.metadata.get("obs_key_sizes")
-        if env_layout is not None and demo_layout and not demonstrations.is_dict:  # dicts: checked key by key
-            check_observation_layout(demo_layout, env_layout, demonstrations.metadata.get("source", "demonstrations"))
-        recorded_env, env_id = demonstrations_env_id(demonstrations.metadata), self._env_id()
-        if recorded_env is not None and env_id is not None and recorded_env != env_id:
-            warnings.warn(
-                f"demonstrations: {demonstrations.metadata.get('source', 'the demonstrations')} were recorded on "
-                f"{recorded_env!r}, the model's env is {env_id!r}",
-                stacklevel=3,
-            )
-        self._preloaded_demonstrations = None  # the buffer holds the data now
-        try:
-            return DemonstrationBuffer(
-                demonstrations,
-                self._env_observation_space(),
-                self.action_space,
-                device=self.device,
-                val_fraction=self.demo_val_fraction,
-                seed=self.seed,
-                action_transform=self._il_transform_actions,
-                vec_normalize_getter=self.get_vec_normalize_env,  # type: ignore[attr-defined]
-                observation_transform=self._observation_transform(),
-                min_train_pairs=self.il_batch_size,  # type: ignore[arg-type]
-            )
-        except ValueError as error:
-            layout = demonstrations.describe_observation()
-            if layout and "'obs" in str(error):
-                raise ValueError(f"{error}; the demonstrations' observation keys and sizes: {layout}") from error
-            raise
-
-    def set_demonstrations(self, demonstrations: DemonstrationSource | None) -> None:
-        """
-        Attach (or detach, with None) demonstrations, read and validated against the model's spaces now.
-
-        :param demonstrations: see the class docstring
-        """
-        recordable = self._recordable(demonstrations)
-        self._demo_buffer = None if recordable is None else self._make_demo_buffer(recordable)
-        self.demonstrations = recordable
-        self._demonstrations_fingerprint = None
-
     def reset_drift_reference(self) -> None:
         """Make the current policy the reference of ``train/policy_drift`` (``pretrain`` does this)."""
         self.pretrained_policy.load_state_dict(self.policy.state_dict())
-
-    def _demonstrations_path(self) -> str | None:
-        """The file or directory the demonstrations are read from (None for in-memory data)."""
-        source = self._demonstrations_path_recorded()
-        if is_shipped_name(source):
-            try:
-                source = resolve_shipped(source)  # type: ignore[arg-type]
-            except FileNotFoundError:
-                return None
-        return source if isinstance(source, str) and os.path.exists(source) else None
-
-    def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
-        """
-        Save the model (see SB3's ``save``), with how to read its demonstrations again and a
-        fingerprint (size, SHA-256) of their file, so that ``load`` can tell when it changed.
-
-        :raises ValueError: when ``path`` is the demonstrations file itself
-        """
-        demo_path = self._demonstrations_path()
-        if demo_path is not None and isinstance(path, (str, os.PathLike)):
-            target = os.fspath(path)
-            candidates = {os.path.realpath(target)}
-            if not os.path.splitext(target)[1]:
-                candidates.add(os.path.realpath(target + ".zip"))  # SB3 appends .zip to a path without suffix
-            if os.path.realpath(demo_path) in candidates:
-                raise ValueError(
-                    f"path: {target!r} is the model's demonstrations file; saving there would overwrite it. Choose another path"
-                )
-        if demo_path is not None:
-            stat = os.stat(demo_path)
-            cached = self._demonstrations_fingerprint
-            key = {
-                "source": self._demonstrations_path_recorded(),
-                "path": demo_path,
-                "mtime_ns": stat.st_mtime_ns,
-                "stat_size": stat.st_size,
-            }
-            if cached is None or any(cached.get(name) != value for name, value in key.items()):
-                self._demonstrations_fingerprint = {**key, **file_fingerprint(demo_path)}
-        super().save(path, exclude=exclude, include=include)  # type: ignore[misc]
-
-    def _check_demonstrations_fingerprint(self) -> None:
-        """Warn when the demonstrations recorded at save time have changed since, or are gone."""
-        recorded = self._demonstrations_fingerprint
-        if recorded is None or recorded.get("source") != self._demonstrations_path_recorded():
-            return  # nothing recorded, or other demonstrations were given to load()
-        path = self._demonstrations_path()
-        if path is None:
-            warnings.warn(
-                f"demonstrations: {recorded['source']!r}, recorded when the model was saved, is gone; the model "
-                "predicts without it, learn()/pretrain() need demonstrations=PATH",
-                stacklevel=3,
-            )
-            return
-        current = file_fingerprint(path)
-        changes = [
-            f"{key} {recorded[key]} -> {current[key]}" for key in ("size", "sha256") if recorded.get(key) != current[key]
-        ]
-        if changes:
-            warnings.warn(
-                f"demonstrations: {path!r} has changed since the model was saved ({'; '.join(changes)})", stacklevel=3
-            )
-
-    def _demonstrations_path_recorded(self) -> str | None:
-        source = self.demonstrations.source if isinstance(self.demonstrations, DemonstrationSpec) else self.demonstrations
-        return source if isinstance(source, str) else None
-
-    @classmethod
-    def load(cls, path: Any, env: GymEnv | str | None = None, *args: Any, **kwargs: Any) -> Any:
-        """
-        Load a model (see SB3's ``load``). ``env`` may also be an env id, made with ``gym.make`` as
-        the constructor does. The demonstrations recorded at save time (or ``demonstrations=PATH``)
-        are read only when ``learn``/``pretrain`` needs them; a warning says when their file has
-        changed since the model was saved, or is gone.
-        """
-        if isinstance(env, str):
-            import gymnasium as gym
-
-            env = gym.make(env)
-        model = super().load(path, env, *args, **kwargs)  # type: ignore[misc]
-        model._check_demonstrations_fingerprint()
-        return model
 
     def _excluded_save_params(self) -> list[str]:
         excluded = super()._excluded_save_params() + [  # type: ignore[misc]
@@ -668,8 +389,7 @@ class InRILMixin:
             "_il_params",
             "_il_loss_sum",
             "_il_loss_count",
-            "_il_step_running",
-            "_rl_step_skipped",
+            "_il_loss_calculator",
             "gradient_surgery",
             "_preloaded_demonstrations",
             "_warned_no_demonstrations",
@@ -689,7 +409,8 @@ class InRILMixin:
     # ------------------------------------------------------------------------------------------
     # The interleaving
     # ------------------------------------------------------------------------------------------
-    def _check_ready_for_il(self, what: str) -> None:
+    def check_ready_for_il(self, what: str) -> None:
+        """Raise, naming ``what`` needs them, when the model has no demonstrations."""
         if self.demo_buffer is None:
             raise ValueError(
                 f"demonstrations: {what} needs demonstrations, found None. Pass demonstrations=... to the "
@@ -699,7 +420,7 @@ class InRILMixin:
     @property
     def in_critic_warmup(self) -> bool:
         """True while the first ``critic_warmup_steps`` RL gradient steps update only the critics."""
-        return self._n_warmup_steps_done < self.critic_warmup_steps
+        return self.interleaving.in_critic_warmup(self.critic_warmup_steps)
 
     @staticmethod
     def _drop_gradients(params: Any) -> None:
@@ -709,11 +430,11 @@ class InRILMixin:
 
     def _before_rl_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """Pre-step hook on the RL optimizer of the actor: during the critic warm-up, the actor stays put."""
-        if self._il_step_running or not self.in_critic_warmup:
+        if self.interleaving.il_step_running or not self.in_critic_warmup:
             return
         self._drop_gradients(self._rl_actor_parameters())
-        self._n_warmup_steps_done += 1
-        self._rl_step_skipped = True
+        self.interleaving.n_warmup_steps_done += 1
+        self.interleaving.rl_step_skipped = True
 
     def _before_frozen_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self.in_critic_warmup:
@@ -721,12 +442,13 @@ class InRILMixin:
 
     def _on_rl_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """Post-step hook on the RL optimizer of the actor: one RL update has just been applied."""
-        if self._il_step_running:  # the IL step itself, when it shares the RL optimizer
+        state = self.interleaving
+        if state.il_step_running:  # the IL step itself, when it shares the RL optimizer
             return
-        if self._rl_step_skipped:  # critic warm-up: the actor was not updated
-            self._rl_step_skipped = False
+        if state.rl_step_skipped:  # critic warm-up: the actor was not updated
+            state.rl_step_skipped = False
             return
-        self._n_rl_updates += 1
+        state.n_rl_updates += 1
         if self.il_interval_unit == "gradient_step":
             self._count_rl_unit()
 
@@ -738,17 +460,15 @@ class InRILMixin:
         return self.il_interval  # type: ignore[return-value]
 
     def _count_rl_unit(self) -> None:
-        interval = self.current_il_interval
-        if interval is None or self._demo_buffer is None:  # no demonstrations: plain RL
+        if self._demo_buffer is None:  # no demonstrations: plain RL
             return
-        self._rl_units_since_il += 1
-        if self._rl_units_since_il >= interval:
-            self._rl_units_since_il = 0
+        if self.interleaving.count_unit(self.current_il_interval):
             for _ in range(self.il_steps):
-                self._il_step()
+                self.il_step()
 
-    def _il_step(self) -> None:
-        """One IL gradient step on a fresh demonstration minibatch."""
+    def il_step(self) -> None:
+        """One IL gradient step on a fresh demonstration minibatch (the schedule calls it)."""
+        self.check_ready_for_il("il_step()")
         assert self.demo_buffer is not None
         batch = self.demo_buffer.sample(self.il_batch_size)
         params = self._il_params
@@ -757,10 +477,10 @@ class InRILMixin:
         rl_grads = [param.grad for param in params]
         for param in params:
             param.grad = None
-        self._il_step_running = True
+        self.interleaving.il_step_running = True
         try:
             with th.enable_grad():
-                loss = self._il_compute_loss(batch)
+                loss = self._il_loss_calculator(self, batch)
                 loss.backward()
             if self.il_max_grad_norm is not None:
                 th.nn.utils.clip_grad_norm_(params, self.il_max_grad_norm)
@@ -773,22 +493,12 @@ class InRILMixin:
             else:
                 self.il_optimizer.step()
         finally:
-            self._il_step_running = False
+            self.interleaving.il_step_running = False
             for param, grad in zip(params, rl_grads):
                 param.grad = grad
-        self._n_il_updates += 1
+        self.interleaving.n_il_updates += 1
         self._il_loss_sum += loss.detach()  # no .item(): no device sync on the hot path
         self._il_loss_count += 1
-
-    def _il_compute_loss(self, batch: DemonstrationBatch, loss: str | None = None) -> th.Tensor:
-        loss = loss or self.il_loss
-        if loss == "nll":
-            return -self._il_distribution(batch.observations).log_prob(batch.actions).mean()
-        if isinstance(self.policy, ResidualPolicyMixin):
-            actions = self.policy.base_actions(batch.observations)
-        else:
-            actions = self.policy._predict(batch.observations, deterministic=True)
-        return th.mean((actions - batch.actions) ** 2)
 
     def train(self, *args: Any, **kwargs: Any) -> None:
         if not self.il_share_optimizer:
@@ -811,14 +521,6 @@ class InRILMixin:
             self.pretrain(**self.pretrain_kwargs)
         return super()._setup_learn(*args, **kwargs)  # type: ignore[misc]
 
-    def learn(self, *args: Any, **kwargs: Any) -> Any:
-        # TensorBoard runs are named after the IN-RIL class (InRILPPO_1), not the parent (PPO_1),
-        # unless the caller names them: read from the parent's own signature, whatever its order.
-        bound = inspect.signature(super().learn).bind_partial(*args, **kwargs)  # type: ignore[misc]
-        if "tb_log_name" not in bound.arguments:
-            kwargs["tb_log_name"] = type(self).__name__
-        return super().learn(*args, **kwargs)  # type: ignore[misc]
-
     def _parent_name(self) -> str:
         """The SB3 algorithm this class extends (PPO, SAC, ...)."""
         return next(
@@ -834,10 +536,10 @@ class InRILMixin:
 
     def _record_inril_logs(self) -> None:
         logger = self.logger  # type: ignore[attr-defined]
-        logger.record("train/n_rl_updates", self._n_rl_updates)
-        logger.record("train/n_il_updates", self._n_il_updates)
+        logger.record("train/n_rl_updates", self.interleaving.n_rl_updates)
+        logger.record("train/n_il_updates", self.interleaving.n_il_updates)
         if self.critic_warmup_steps > 0:
-            logger.record("train/critic_warmup_steps_done", self._n_warmup_steps_done)
+            logger.record("train/critic_warmup_steps_done", self.interleaving.n_warmup_steps_done)
         if self.il_interval is not None:
             logger.record("train/il_interval", self.current_il_interval)
             logger.record("train/il_learning_rate", self.il_lr_schedule(self._current_progress_remaining))
@@ -866,7 +568,7 @@ class InRILMixin:
         if batch is None:
             return {}
         with th.no_grad():
-            val_loss = self._il_compute_loss(batch).item()
+            val_loss = self._il_loss_calculator(self, batch).item()
             actions = self.policy._predict(batch.observations, deterministic=True)
             reference = self.pretrained_policy._predict(batch.observations, deterministic=True)
             if isinstance(self.action_space, spaces.Box):
@@ -911,102 +613,17 @@ class InRILMixin:
         :return: ``n_steps``, ``n_epochs``, ``initial_val_loss``, ``final_train_loss``,
             ``final_val_loss``, ``loss_history`` (mean training loss per epoch) and ``wall_time_s``
         """
-        self._check_ready_for_il("pretrain()")
-        assert self.demo_buffer is not None
-        if n_epochs is not None and n_steps is not None:
-            raise ValueError(f"pretrain: pass n_epochs or n_steps, not both (found {n_epochs} and {n_steps})")
-        if n_epochs is None and n_steps is None:
-            n_epochs = 10
-        _check_positive_int("n_epochs", n_epochs, allow_none=True)
-        _check_positive_int("n_steps", n_steps, allow_none=True)
-        _check_positive_int("batch_size", batch_size, allow_none=True)
-        loss = loss or self.il_loss
-        if loss not in IL_LOSSES:
-            raise ValueError(f"loss: expected one of {IL_LOSSES}, found {loss!r}")
-        learning_rate = _check_float("learning_rate", learning_rate, 0.0, low_open=True)
-        if log_std is not None:
-            log_std = _check_float("log_std", log_std, -math.inf)
-            if not isinstance(getattr(self.policy, "log_std", None), th.nn.Parameter):
-                raise ValueError(f"log_std: the policy {type(self.policy).__name__} has no state-independent log_std to set")
-        _check_bool("init_vec_normalize", init_vec_normalize)
-        batch_size = batch_size or self.il_batch_size
-        # A non-finite loss stops pre-training and puts everything back as it was.
-        policy_state = {name: value.clone() for name, value in self.policy.state_dict().items()}
-        vec_normalize = self.get_vec_normalize_env()  # type: ignore[attr-defined]
-        saved_obs_rms = None
-        if init_vec_normalize and vec_normalize is not None and vec_normalize.norm_obs:
-            rms_by_key = vec_normalize.obs_rms if isinstance(vec_normalize.obs_rms, dict) else {None: vec_normalize.obs_rms}
-            if all(rms.count < 1 for rms in rms_by_key.values()):
-                saved_obs_rms = copy.deepcopy(vec_normalize.obs_rms)
-                raw = self.demo_buffer.raw_observations()
-                for key, rms in rms_by_key.items():
-                    rms.update(raw[key] if key is not None else raw)  # type: ignore[index]
-
-        logger = getattr(self, "_logger", None)
-        if logger is None:
-            logger = utils.configure_logger(self.verbose, self.tensorboard_log, f"{type(self).__name__}_pretrain")  # type: ignore[attr-defined]
-        optimizer = th.optim.Adam(self._il_params, lr=learning_rate)
-        steps_per_epoch = int(np.ceil(len(self.demo_buffer) / batch_size))
-        total_steps = n_steps if n_steps is not None else n_epochs * steps_per_epoch  # type: ignore[operator]
-        initial_val = self._validation_loss(loss)
-        history: list[float] = []
-        start, step = time.time(), 0
-        self.policy.set_training_mode(True)
-        bar = tqdm(total=total_steps, desc="BC pre-training", disable=not progress_bar)
-        while step < total_steps:
-            epoch_losses = []
-            for batch in self.demo_buffer.iterate_epoch(batch_size):
-                batch_loss = self._il_compute_loss(batch, loss)
-                if not th.isfinite(batch_loss):
-                    bar.close()
-                    self.policy.load_state_dict(policy_state)
-                    if saved_obs_rms is not None:
-                        vec_normalize.obs_rms = saved_obs_rms
-                    raise ValueError(
-                        f"pretrain: the {loss} loss became {batch_loss.item()} at step {step} (learning_rate={learning_rate}); "
-                        "the policy (and VecNormalize statistics) are back as they were before pretrain(). Lower "
-                        "learning_rate, or check the demonstrations for extreme values"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                batch_loss.backward()
-                optimizer.step()
-                epoch_losses.append(batch_loss.detach())
-                step += 1
-                bar.update(1)
-                if step >= total_steps:
-                    break
-            history.append(th.stack(epoch_losses).mean().item())
-            val = self._validation_loss(loss)
-            logger.record("pretrain/loss", history[-1])
-            if val is not None:
-                logger.record("pretrain/val_loss", val)
-            logger.record("pretrain/epoch", len(history))
-            logger.dump(step=step)
-            bar.set_postfix(loss=f"{history[-1]:.4f}")
-        bar.close()
-        self.policy.set_training_mode(False)
-        if log_std is not None:
-            with th.no_grad():
-                self.policy.log_std.fill_(log_std)  # type: ignore[operator]
-        self.reset_drift_reference()
-        self._pretrain_done = True
-        return {
-            "n_steps": step,
-            "n_epochs": len(history),
-            "initial_val_loss": initial_val,
-            "final_train_loss": history[-1],
-            "final_val_loss": self._validation_loss(loss),
-            "loss_history": history,
-            "wall_time_s": time.time() - start,
-        }
-
-    def _validation_loss(self, loss: str) -> float | None:
-        assert self.demo_buffer is not None
-        batch = self.demo_buffer.validation_batch()
-        if batch is None:
-            return None
-        with th.no_grad():
-            return self._il_compute_loss(batch, loss).item()
+        return pretrain_policy(
+            self,
+            n_epochs=n_epochs,
+            n_steps=n_steps,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            loss=loss,
+            log_std=log_std,
+            init_vec_normalize=init_vec_normalize,
+            progress_bar=progress_bar,
+        )
 
 
 # What ``pretrain_kwargs`` (and an rl-zoo YAML) may hold: pretrain's own arguments.

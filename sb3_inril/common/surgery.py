@@ -146,9 +146,9 @@ class GradientSurgery(BaseCallback):
         self.detach()
         self.inril_model = model
         model.gradient_surgery = self
-        self._params = model._il_parameters()
+        self._params = model.il_parameters()
         self._references: dict[bool, tuple[tuple[bool, ...], th.Tensor, th.Tensor] | None] = {True: None, False: None}
-        optimizers = {id(model._il_rl_optimizer()): model._il_rl_optimizer(), id(model.il_optimizer): model.il_optimizer}
+        optimizers = {id(model.rl_actor_optimizer()): model.rl_actor_optimizer(), id(model.il_optimizer): model.il_optimizer}
         for optimizer in optimizers.values():
             self._handles.append(optimizer.register_step_pre_hook(self._before_step))
         self._reset_statistics()
@@ -178,7 +178,7 @@ class GradientSurgery(BaseCallback):
     def _before_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         model = self.inril_model
         assert model is not None
-        is_il = bool(model._il_step_running)
+        is_il = model.interleaving.il_step_running
         grads = [param.grad for param in self._params]
         present = tuple(grad is not None for grad in grads)
         if not any(present):  # e.g. the critic warm-up dropped them

@@ -1,14 +1,16 @@
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from stable_baselines3 import SAC
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.sac.policies import SACPolicy
+from stable_baselines3.common.type_aliases import MaybeCallback
 
-from sb3_inril.common.inril import InRILMixin
+from sb3_inril.common.off_policy import InRILOffPolicyMixin
 from sb3_inril.sac.policies import ResidualMlpPolicy
 
+SelfInRILSAC = TypeVar("SelfInRILSAC", bound="InRILSAC")
 
-class InRILSAC(InRILMixin, SAC):
+
+class InRILSAC(InRILOffPolicyMixin, SAC):
     """
     Soft Actor-Critic with interleaved imitation learning (IN-RIL).
 
@@ -24,10 +26,27 @@ class InRILSAC(InRILMixin, SAC):
     The IN-RIL arguments are those of :class:`sb3_inril.common.inril.InRILMixin`; every other
     argument is SAC's (https://stable-baselines3.readthedocs.io/en/master/modules/sac.html).
 
-    :param policy: the policy model to use (MlpPolicy, CnnPolicy, ...)
+    :param policy: the policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: the environment to learn from (if registered in Gym, can be str)
     """
 
-    # The parent's aliases (MlpPolicy, CnnPolicy, MultiInputPolicy, ...) plus the residual one.
+    # The parent's aliases (MlpPolicy, CnnPolicy, MultiInputPolicy) plus the residual one.
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**SAC.policy_aliases, "ResidualMlpPolicy": ResidualMlpPolicy}
-    policy: SACPolicy
+
+    def learn(
+        self: SelfInRILSAC,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "InRILSAC",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfInRILSAC:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )

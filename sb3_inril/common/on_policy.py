@@ -1,0 +1,44 @@
+"""The actor of on-policy actor-critic algorithms (PPO, A2C, sb3-contrib's TRPO, ...) for IN-RIL.
+
+SB3's ``ActorCriticPolicy`` holds actor and critic in one module with one optimizer: the actor is
+the policy's features extractor (the one for the actor when it is not shared), ``mlp_extractor.policy_net``,
+``action_net`` and a state-independent ``log_std``. IL never reaches ``value_net`` nor
+``mlp_extractor.value_net``.
+"""
+
+import torch as th
+from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+
+from sb3_inril.common.demo_buffer import TensorObservations
+from sb3_inril.common.inril import InRILMixin
+
+
+class InRILOnPolicyMixin(InRILMixin):
+    """IN-RIL for an on-policy actor-critic algorithm: ``class InRILA2C(InRILOnPolicyMixin, A2C)``."""
+
+    policy: ActorCriticPolicy
+
+    def rl_actor_optimizer(self) -> th.optim.Optimizer:
+        return self.policy.optimizer
+
+    def _actor_parameters(self) -> list[th.nn.Parameter]:
+        modules = [self.policy.pi_features_extractor, self.policy.mlp_extractor.policy_net, self.policy.action_net]
+        params = {id(param): param for module in modules for param in module.parameters()}
+        log_std = getattr(self.policy, "log_std", None)
+        if isinstance(log_std, th.nn.Parameter):
+            params[id(log_std)] = log_std
+        return list(params.values())
+
+    def _rl_actor_parameters(self) -> list[th.nn.Parameter]:
+        # The policy's one optimizer also holds the critic: only the actor's part is held in the warm-up.
+        return self.policy.residual_parameters() if self.is_residual else self._actor_parameters()  # type: ignore[attr-defined]
+
+    def _features_extractor_shared_with_critic(self) -> th.nn.Module | None:
+        return self.policy.pi_features_extractor if self.policy.share_features_extractor else None
+
+    def _actor_distribution(self, observations: TensorObservations) -> Distribution:
+        return self.policy.get_distribution(observations)  # type: ignore[arg-type]
+
+    def _actor_deterministic_actions(self, observations: TensorObservations) -> th.Tensor:
+        return self.policy._predict(observations, deterministic=True)  # type: ignore[arg-type]
