@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup quickstart test lint format clean
+.PHONY: setup quickstart test test-fast lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: setup
 	# (not --quiet: it hides the warnings from the strict count, and the build passes).
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	$(BIN)/python -m pytest tests -q --timeout=900 -p no:cacheprovider
+
+# Everything but the subprocess runs of whole programs (tests marked slow): the inner loop.
+test-fast: setup
+	$(BIN)/python -m pytest tests -q --timeout=900 -p no:cacheprovider -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -20,23 +20,15 @@ from stable_baselines3.common.monitor import Monitor
 
 from sb3_inril.common.callbacks import EvalCurve
 from sb3_inril.data import demonstration_metadata, demonstration_path
+from sb3_inril.hyperparams import read_entry, split_entry
 from sb3_inril.ppo import InRILPPO
 
 ENV_ID = "Hopper-v5"
 METHODS = ("PPO", "InRILPPO")
-# Fine-tuning from a BC start: a small learning rate and a narrow initial exploration noise.
-PPO_KWARGS: dict[str, Any] = dict(
-    learning_rate=1e-4,
-    n_steps=2048,
-    batch_size=64,
-    n_epochs=10,
-    gamma=0.99,
-    gae_lambda=0.95,
-    clip_range=0.2,
-    policy_kwargs=dict(net_arch=dict(pi=[256, 256], vf=[256, 256])),
-)
-INRIL_KWARGS: dict[str, Any] = dict(il_interval=10, il_steps=1, il_batch_size=256, il_learning_rate=1e-4)
-PRETRAIN_KWARGS: dict[str, Any] = dict(n_epochs=30, batch_size=256, learning_rate=1e-3, log_std=-1.0)
+# The zoo's InRILPPO entry for Hopper-v5 (zoo_hyperparams/inril_ppo.yml): fine-tuning from a BC start
+# with a small learning rate and a narrow initial exploration noise. One source for the zoo, this
+# quickstart and scripts/compare.py.
+PPO_KWARGS, INRIL_KWARGS, PRETRAIN_KWARGS = split_entry(read_entry("inril_ppo", ENV_ID))
 
 
 def finetune(method: str, policy_state_path: str, config: dict[str, Any]) -> dict[str, Any]:

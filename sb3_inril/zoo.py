@@ -30,36 +30,16 @@ from sb3_inril import InRILPPO, InRILSAC, InRILTQC
 from sb3_inril.common.inril import PRETRAIN_ARGUMENTS, InRILMixin
 from sb3_inril.common.loaders import MINARI_ID
 from sb3_inril.data import is_shipped_name, resolve_shipped
+from sb3_inril.hyperparams import ZOO_KEYS, hyperparams_dir
 
 INRIL_ALGOS: dict[str, type[BaseAlgorithm]] = {"inril_ppo": InRILPPO, "inril_sac": InRILSAC, "inril_tqc": InRILTQC}
 # IN-RIL class of each plain algorithm, used for the BC start of the plain baselines.
 BC_TWINS = {"ppo": InRILPPO, "sac": InRILSAC, "tqc": InRILTQC}
 BASE_SAMPLERS = {"inril_ppo": "ppo", "inril_sac": "sac", "inril_tqc": "tqc"}
-# Keys rl_zoo3 itself consumes before the model is built.
-ZOO_KEYS = {
-    "n_envs",
-    "n_timesteps",
-    "normalize",
-    "normalize_kwargs",
-    "monitor_kwargs",
-    "env_kwargs",
-    "frame_stack",
-    "env_wrapper",
-    "vec_env_wrapper",
-    "callback",
-}
 BC_KEYS = {"demonstrations", "pretrain_kwargs"}
 
 
-def _hyperparams_dir() -> str:
-    """``zoo_hyperparams/``: inside the installed package (the wheel copies it there), or at the top of
-    the repository for an editable install."""
-    package_dir = os.path.dirname(os.path.abspath(__file__))
-    installed = os.path.join(package_dir, "zoo_hyperparams")
-    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(package_dir), "zoo_hyperparams")
-
-
-HYPERPARAMS_DIR = _hyperparams_dir()
+HYPERPARAMS_DIR = hyperparams_dir()
 
 
 def _has_entry(config: str, env_id: str) -> bool:

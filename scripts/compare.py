@@ -49,23 +49,9 @@ from tqdm.auto import tqdm
 from sb3_inril import InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, evaluate_with_success
 from sb3_inril.data import demonstration_path
+from sb3_inril.hyperparams import read_entry, split_entry
 
 ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
-# Fine-tuning settings per base algorithm (a BC start calls for a small learning rate).
-ALGO_KWARGS: dict[str, dict[str, Any]] = {
-    "ppo": dict(
-        learning_rate=1e-4,
-        n_steps=2048,
-        batch_size=64,
-        n_epochs=10,
-        policy_kwargs=dict(net_arch=dict(pi=[256, 256], vf=[256, 256])),
-    ),
-    "sac": dict(learning_rate=3e-4, learning_starts=1000, batch_size=256, policy_kwargs=dict(net_arch=[256, 256])),
-}
-PRETRAIN_KWARGS: dict[str, dict[str, Any]] = {
-    "ppo": dict(batch_size=256, learning_rate=1e-3, log_std=-1.0),
-    "sac": dict(batch_size=256, learning_rate=1e-3),
-}
 BASE_METHODS = ("bc", "rl", "bc_reg", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 
 
@@ -88,7 +74,16 @@ def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0) -
 
 
 def algo_kwargs(config: dict[str, Any]) -> dict[str, Any]:
-    return {**ALGO_KWARGS[config["algo"]], **config["algo_kwargs"]}
+    """The base algorithm's settings: the zoo's entry for the env (zoo_hyperparams/inril_<algo>.yml, its
+    default: entry for an env without one), then --algo-kwargs. The methods set the IN-RIL arguments."""
+    algorithm, _, _ = split_entry(read_entry(f"inril_{config['algo']}", config["env"]))
+    return {**algorithm, **config["algo_kwargs"]}
+
+
+def pretrain_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """BC pre-training settings of the zoo's entry; the number of epochs is --pretrain-epochs."""
+    _, _, pretrain = split_entry(read_entry(f"inril_{config['algo']}", config["env"]))
+    return {key: value for key, value in pretrain.items() if key not in ("n_epochs", "n_steps")}
 
 
 def make_env(config: dict[str, Any]) -> gym.Env:
@@ -107,7 +102,7 @@ def pretrained_start(config: dict[str, Any], seed: int) -> str:
         model = ALGOS[config["algo"]](
             "MlpPolicy", make_env(config), demonstrations=config["demos"], seed=seed, device="cpu", **algo_kwargs(config)
         )
-        model.pretrain(n_epochs=config["pretrain_epochs"], **PRETRAIN_KWARGS[config["algo"]])
+        model.pretrain(n_epochs=config["pretrain_epochs"], **pretrain_kwargs(config))
         th.save(model.policy.state_dict(), path + ".tmp")
         os.replace(path + ".tmp", path)  # atomic: a parallel run never reads half a file
     return path

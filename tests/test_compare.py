@@ -9,6 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "algo, kwargs",
     [("ppo", '{"n_steps": 64, "batch_size": 16, "n_epochs": 1}'), ("sac", '{"learning_starts": 64, "batch_size": 16}')],

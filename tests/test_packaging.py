@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 import yaml
 
+# Subprocess runs of whole programs: `make test` runs them, `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

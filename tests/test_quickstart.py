@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from sb3_inril.data import demonstration_metadata, demonstration_path
 from sb3_inril.quickstart import METHODS, run_quickstart
@@ -17,6 +18,7 @@ def test_shipped_demonstrations_record_how_they_were_made():
     assert np.isclose(data["episode_returns"].mean(), meta["return_mean"], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_quickstart_tiny_budget(tmp_path):
     results = run_quickstart(
         output_dir=str(tmp_path), timesteps=2048, eval_freq=1024, n_eval_episodes=1, pretrain_epochs=1, n_jobs=2, verbose=False

@@ -14,6 +14,9 @@ from sb3_inril.data import resolve_shipped
 from sb3_inril.zoo import HYPERPARAMS_DIR, INRIL_ALGOS, constructor_arguments
 from tests.conftest import linear_expert_demos
 
+# Subprocess runs of whole programs: `make test` runs them, `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
 TINY = {
     "inril_ppo": "n_steps:64 batch_size:16 n_epochs:1",

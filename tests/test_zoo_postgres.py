@@ -20,6 +20,9 @@ import yaml
 
 from tests.conftest import linear_expert_demos
 
+# Subprocess runs of whole programs: `make test` runs them, `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
 
 
