@@ -227,8 +227,8 @@ def describe(demos: Any, list_episodes: bool = False, max_dims: int = 20) -> str
     if list_episodes:
         lines.append("episode  start  length  return")
         for index, (start, length) in enumerate(zip(starts, lengths)):
-            value = f"{returns[index]:.2f}" if returns is not None else "-"
-            lines.append(f"{index:>7}  {start:>5}  {length:>6}  {value}")
+            episode_return = f"{returns[index]:.2f}" if returns is not None else "-"
+            lines.append(f"{index:>7}  {start:>5}  {length:>6}  {episode_return}")
     return "\n".join(lines)
 
 
@@ -267,8 +267,7 @@ def check_readable(path: str) -> None:
 def read(source: str, obs_keys: list[str] | None = None, filter_key: str | None = None) -> Any:
     """Read and check demonstrations (see :func:`check_readable` and :func:`check_demonstrations`)."""
     check_readable(source)
-    kwargs = {key: value for key, value in dict(obs_keys=obs_keys, filter_key=filter_key).items() if value is not None}
-    demos = load_demonstrations(source, **kwargs)
+    demos = load_demonstrations(source, obs_keys=obs_keys, filter_key=filter_key)
     check_demonstrations(demos)
     return demos
 
@@ -443,8 +442,11 @@ def compare(source: Any, written: Any) -> list[str]:
         raise DemosCliError(
             f"the written observations have {_layout(after)}, the source's {_layout(before)}: not converted faithfully"
         )
-    pairs = [(f"observations/{key}", before[key], after[key]) for key in before] if isinstance(before, dict) else []
-    pairs = pairs or [("observations", before, after)]
+    pairs: list[tuple[str, Any, Any]] = (
+        [(f"observations/{key}", before[key], after[key]) for key in before]  # both dicts, checked above
+        if isinstance(before, dict)
+        else [("observations", before, after)]
+    )
     pairs.append(("actions", np.asarray(source.actions), np.asarray(written.actions)))
     for name, value_before, value_after in pairs:
         if not _same_values(value_before, value_after):

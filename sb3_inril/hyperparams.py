@@ -70,7 +70,7 @@ def read_entry(algo: str, env_id: str) -> dict[str, Any]:
         entries = yaml.load(file, Loader=yaml.UnsafeLoader) or {}
     if env_id not in entries and "default" not in entries:
         raise KeyError(f"hyperparameters: {path} has no entry for {env_id!r} and no 'default:' entry")
-    entry = dict(entries.get(env_id, entries.get("default")))
+    entry = dict(entries[env_id] if env_id in entries else entries["default"])
     if isinstance(entry.get("policy_kwargs"), str):
         entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"dict": dict, "nn": th.nn, "th": th})  # as rl_zoo3 does
     return entry

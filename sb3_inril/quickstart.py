@@ -110,10 +110,11 @@ def run_quickstart(
         runs = [finetune(method, policy_state_path, config) for method in METHODS]
 
     # 3. Report.
-    results = {"env": ENV_ID, "seed": seed, "timesteps": timesteps, "pretrain": pretrain_stats, "runs": {}}
+    runs_by_method: dict[str, Any] = {}
+    results = {"env": ENV_ID, "seed": seed, "timesteps": timesteps, "pretrain": pretrain_stats, "runs": runs_by_method}
     for run in runs:
         returns = np.array([point[1] for point in run["curve"]])
-        results["runs"][run["method"]] = {
+        runs_by_method[run["method"]] = {
             "bc_start_return": float(returns[0]),
             "final_return": float(returns[-1]),
             "min_return": float(returns.min()),

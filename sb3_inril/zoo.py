@@ -107,7 +107,7 @@ class InRILExperimentManager(ExperimentManager):
         own = os.path.join(HYPERPARAMS_DIR, f"{algo}.yml")
         if config is None and os.path.exists(own) and (algo in INRIL_ALGOS or _has_entry(own, env_id)):
             config = own
-        super().__init__(args, algo, env_id, *positional, config=config, **kwargs)
+        super().__init__(args, algo, env_id, *positional, config=config, **kwargs)  # type: ignore[misc]  # rl_zoo3 passes the rest by keyword
         self._bc_start: dict[str, Any] | None = None
 
     def read_hyperparameters(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -219,4 +219,4 @@ def register() -> None:
     for algo in INRIL_ALGOS:
         hyperparams_opt.HYPERPARAMS_SAMPLER[algo] = _sampler_for(algo)
         hyperparams_opt.HYPERPARAMS_CONVERTER[algo] = _converter_for(algo)
-    zoo_train.ExperimentManager = InRILExperimentManager
+    zoo_train.ExperimentManager = InRILExperimentManager  # type: ignore[misc]  # rl_zoo3 has no plugin mechanism: its module attribute is the seam

@@ -12,7 +12,6 @@ import yaml
 
 from sb3_inril.data import resolve_shipped
 from sb3_inril.zoo import HYPERPARAMS_DIR, INRIL_ALGOS, constructor_arguments
-from tests.conftest import linear_expert_demos
 
 # Subprocess runs of whole programs: `make test` runs them, `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
@@ -35,8 +34,8 @@ def run(module: str, args: str, cwd: str, check: bool = True) -> subprocess.Comp
 
 
 @pytest.fixture
-def zoo_config(tmp_path) -> str:
-    np.savez(tmp_path / "demos.npz", **linear_expert_demos())
+def zoo_config(tmp_path, pendulum_demos) -> str:
+    np.savez(tmp_path / "demos.npz", **pendulum_demos)
     config = {
         "Pendulum-v1": {
             "policy": "MlpPolicy",

@@ -18,8 +18,6 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import linear_expert_demos
-
 # Subprocess runs of whole programs: `make test` runs them, `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
 
@@ -63,10 +61,10 @@ def postgres_url():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def test_two_workers_share_one_study(tmp_path, postgres_url):
+def test_two_workers_share_one_study(tmp_path, postgres_url, pendulum_demos):
     import optuna
 
-    np.savez(tmp_path / "demos.npz", **linear_expert_demos())
+    np.savez(tmp_path / "demos.npz", **pendulum_demos)
     with open(tmp_path / "inril_ppo.yml", "w") as file:
         yaml.safe_dump({"Pendulum-v1": {"policy": "MlpPolicy", "n_timesteps": 128, "demonstrations": "demos.npz"}}, file)
     command = (

@@ -10,7 +10,7 @@ from sb3_inril.ppo.policies import ResidualMlpPolicy
 SelfInRILA2C = TypeVar("SelfInRILA2C", bound="InRILA2C")
 
 
-class InRILA2C(InRILOnPolicyMixin, A2C):
+class InRILA2C(InRILOnPolicyMixin, A2C):  # type: ignore[misc]  # the mixin types `policy` as the family's policy, the parent as its own
     """
     Advantage Actor-Critic with interleaved imitation learning (IN-RIL): the on-policy mechanism
     of :class:`sb3_inril.ppo.InRILPPO`, with no code of its own. ``il_interval`` counts A2C's

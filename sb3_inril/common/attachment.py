@@ -110,8 +110,8 @@ class DemonstrationAttachmentMixin:
         def channels_first(observations: TensorObservations) -> TensorObservations:
             if isinstance(observations, dict):
                 transposed = dict(observations)
-                for key, space in env_space.spaces.items():  # type: ignore[attr-defined]
-                    if is_image_space(space) and space.shape != self.observation_space[key].shape:  # type: ignore[index]
+                for key, space in env_space.spaces.items():  # type: ignore[attr-defined]  # both spaces are Dict spaces here
+                    if is_image_space(space) and space.shape != self.observation_space[key].shape:  # type: ignore[index]  # both spaces are Dict spaces here
                         transposed[key] = observations[key].permute(0, 3, 1, 2)
                 return transposed
             return observations.permute(0, 3, 1, 2)
@@ -161,7 +161,7 @@ class DemonstrationAttachmentMixin:
             if preloaded is not None and preloaded.spec == source:
                 demonstrations = preloaded
             elif isinstance(source, DemonstrationSpec):
-                demonstrations = source.load()
+                demonstrations = load_demonstrations(source.source, **source.kwargs)
             else:
                 demonstrations = load_demonstrations(source)
         except FileNotFoundError as error:
@@ -193,9 +193,9 @@ class DemonstrationAttachmentMixin:
                 val_fraction=self.demo_val_fraction,
                 seed=self.seed,
                 action_transform=self._il_transform_actions,
-                vec_normalize_getter=self.get_vec_normalize_env,  # type: ignore[attr-defined]
+                vec_normalize_getter=self.get_vec_normalize_env,
                 observation_transform=self._observation_transform(),
-                min_train_pairs=self.il_batch_size,  # type: ignore[arg-type]
+                min_train_pairs=self.il_batch_size,
             )
         except ValueError as error:
             layout = demonstrations.describe_observation()
@@ -219,7 +219,7 @@ class DemonstrationAttachmentMixin:
         source = self._demonstrations_path_recorded()
         if is_shipped_name(source):
             try:
-                source = resolve_shipped(source)  # type: ignore[arg-type]
+                source = resolve_shipped(source)  # type: ignore[arg-type]  # a shipped name is a str
             except FileNotFoundError:
                 return None
         return source if isinstance(source, str) and os.path.exists(source) else None
@@ -256,7 +256,7 @@ class DemonstrationAttachmentMixin:
             }
             if cached is None or any(cached.get(name) != value for name, value in key.items()):
                 self._demonstrations_fingerprint = {**key, **file_fingerprint(demo_path)}
-        super().save(path, exclude=exclude, include=include)  # type: ignore[misc]
+        super().save(path, exclude=exclude, include=include)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
 
     def _check_demonstrations_fingerprint(self) -> None:
         """Warn when the demonstrations recorded at save time have changed since, or are gone."""
@@ -292,6 +292,6 @@ class DemonstrationAttachmentMixin:
             import gymnasium as gym
 
             env = gym.make(env)
-        model = super().load(path, env, *args, **kwargs)  # type: ignore[misc]
+        model = super().load(path, env, *args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
         model._check_demonstrations_fingerprint()
         return model

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch as th
 from stable_baselines3.common import utils
+from stable_baselines3.common.vec_env import VecNormalize
 from tqdm.auto import tqdm
 
-from sb3_inril.common.demo_buffer import DemonstrationBatch
+from sb3_inril.common.demo_buffer import DemonstrationBatch, DemonstrationBuffer
 from sb3_inril.common.validation import check_bool, check_choice, check_float, check_positive_int
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def pretrain_policy(
     check_positive_int("n_epochs", n_epochs, allow_none=True)
     check_positive_int("n_steps", n_steps, allow_none=True)
     check_positive_int("batch_size", batch_size, allow_none=True)
-    calculator = ILLossCalculator(loss or model.il_loss)
+    calculator = ILLossCalculator(loss or model.il_loss)  # type: ignore[arg-type]  # il_loss is checked to be one of IL_LOSSES
     learning_rate = check_float("learning_rate", learning_rate, 0.0, low_open=True)
     if log_std is not None:
         log_std = check_float("log_std", log_std, -math.inf)
@@ -79,21 +80,14 @@ def pretrain_policy(
     # A non-finite loss stops pre-training and puts everything back as it was.
     policy_state = {name: value.clone() for name, value in model.policy.state_dict().items()}
     vec_normalize = model.get_vec_normalize_env()
-    saved_obs_rms = None
-    if init_vec_normalize and vec_normalize is not None and vec_normalize.norm_obs:
-        rms_by_key = vec_normalize.obs_rms if isinstance(vec_normalize.obs_rms, dict) else {None: vec_normalize.obs_rms}
-        if all(rms.count < 1 for rms in rms_by_key.values()):
-            saved_obs_rms = copy.deepcopy(vec_normalize.obs_rms)
-            raw = buffer.raw_observations()
-            for key, rms in rms_by_key.items():
-                rms.update(raw[key] if isinstance(raw, dict) else raw)  # type: ignore[index]
+    saved_obs_rms = _init_vec_normalize(vec_normalize, buffer) if init_vec_normalize else None
 
     logger = getattr(model, "_logger", None)
     if logger is None:
         logger = utils.configure_logger(model.verbose, model.tensorboard_log, f"{type(model).__name__}_pretrain")
     optimizer = th.optim.Adam(model.il_parameters(), lr=learning_rate)
     steps_per_epoch = int(np.ceil(len(buffer) / batch_size))
-    total_steps = n_steps if n_steps is not None else n_epochs * steps_per_epoch  # type: ignore[operator]
+    total_steps = n_steps if n_steps is not None else n_epochs * steps_per_epoch  # type: ignore[operator]  # n_epochs is set when n_steps is None
     initial_val = validation_loss(model, calculator)
     history: list[float] = []
     start, step = time.time(), 0
@@ -107,7 +101,7 @@ def pretrain_policy(
                 bar.close()
                 model.policy.load_state_dict(policy_state)
                 if saved_obs_rms is not None:
-                    vec_normalize.obs_rms = saved_obs_rms  # type: ignore[union-attr]
+                    vec_normalize.obs_rms = saved_obs_rms  # type: ignore[union-attr]  # saved only when there is a VecNormalize
                 raise ValueError(
                     f"pretrain: the {calculator.loss} loss became {batch_loss.item()} at step {step} "
                     f"(learning_rate={learning_rate}); the policy (and VecNormalize statistics) are back as they were "
@@ -133,9 +127,8 @@ def pretrain_policy(
     model.policy.set_training_mode(False)
     if log_std is not None:
         with th.no_grad():
-            model.policy.log_std.fill_(log_std)  # type: ignore[operator]
+            model.policy.log_std.fill_(log_std)  # type: ignore[operator]  # checked above to be a Parameter
     model.reset_drift_reference()
-    model._pretrain_done = True
     return {
         "n_steps": step,
         "n_epochs": len(history),
@@ -145,6 +138,21 @@ def pretrain_policy(
         "loss_history": history,
         "wall_time_s": time.time() - start,
     }
+
+
+def _init_vec_normalize(vec_normalize: VecNormalize | None, buffer: DemonstrationBuffer) -> Any:
+    """Initialise VecNormalize statistics that have seen no data from the demonstrations; return the
+    statistics as they were (None when nothing changed)."""
+    if vec_normalize is None or not vec_normalize.norm_obs:
+        return None
+    rms_by_key = vec_normalize.obs_rms if isinstance(vec_normalize.obs_rms, dict) else {None: vec_normalize.obs_rms}
+    if any(rms.count >= 1 for rms in rms_by_key.values()):
+        return None
+    saved = copy.deepcopy(vec_normalize.obs_rms)
+    raw = buffer.raw_observations()
+    for key, rms in rms_by_key.items():
+        rms.update(raw[key] if isinstance(raw, dict) else raw)
+    return saved
 
 
 def validation_loss(model: "InRILMixin", calculator: ILLossCalculator, max_size: int | None = None) -> float | None:

@@ -1,6 +1,6 @@
 """Callbacks: evaluation curves for experiments, and the BC-regularised RL baseline."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -8,6 +8,11 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from torch.utils.hooks import RemovableHandle
+
+from sb3_inril.common.schedule import is_inril_model
+
+if TYPE_CHECKING:
+    from sb3_inril.common.inril import InRILMixin
 
 
 def evaluate_with_success(model: Any, env: gym.Env, n_episodes: int, seed: int) -> tuple[float, float, float]:
@@ -90,12 +95,11 @@ class BCRegularization(BaseCallback):
         self._n = 0
 
     def _init_callback(self) -> None:
-        from sb3_inril.common.inril import InRILMixin
-
-        if not isinstance(self.model, InRILMixin) or self.model.demo_buffer is None:
+        model = cast("InRILMixin", self.model)
+        if not is_inril_model(model) or model.demo_buffer is None:
             raise TypeError("BCRegularization: needs an IN-RIL model with demonstrations")
-        self._params = self.model.il_parameters()
-        self._handle = self.model.rl_actor_optimizer().register_step_pre_hook(self._add_bc_gradient)
+        self._params = model.il_parameters()
+        self._handle = model.rl_actor_optimizer().register_step_pre_hook(self._add_bc_gradient)
 
     def _add_bc_gradient(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         model: Any = self.model

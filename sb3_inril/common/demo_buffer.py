@@ -17,12 +17,13 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_inril.common.demonstrations import (
+    Demonstrations,
     DemonstrationSource,
     Observations,
-    as_demonstrations,
     take_rows,
     validate_demonstrations,
 )
+from sb3_inril.common.loaders import load_demonstrations
 
 #: Observations as tensors: one, or one per key of a Dict observation space.
 TensorObservations = th.Tensor | dict[str, th.Tensor]
@@ -79,11 +80,7 @@ class DemonstrationBuffer:
     ) -> None:
         if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"demo_val_fraction: expected a float in [0, 1), found {val_fraction!r}")
-        if not hasattr(source, "episode_starts"):
-            from sb3_inril.common.loaders import load_demonstrations  # paths are read in one place
-
-            source = load_demonstrations(source)
-        demonstrations = as_demonstrations(source)
+        demonstrations = source if isinstance(source, Demonstrations) else load_demonstrations(source)
         observations, actions = validate_demonstrations(demonstrations, observation_space, action_space)
         if action_transform is not None:
             actions = action_transform(actions).astype(actions.dtype)
@@ -168,7 +165,7 @@ class DemonstrationBuffer:
             if isinstance(observations, dict):
                 observations = dict(observations)
                 for name, (mean, std) in stats.items():
-                    observations[name] = th.clamp((observations[name].float() - mean) / std, -clip, clip)  # type: ignore[index]
+                    observations[name] = th.clamp((observations[name].float() - mean) / std, -clip, clip)  # type: ignore[index]  # dict observations here
             else:
                 mean, std = stats[None]
                 observations = th.clamp((observations.float() - mean) / std, -clip, clip)
@@ -201,8 +198,8 @@ class DemonstrationBuffer:
             return th.cat([train, val]).cpu().numpy()
 
         if isinstance(self.observations, dict):
-            return {key: both(value, self.val_observations[key]) for key, value in self.observations.items()}  # type: ignore[index]
-        return both(self.observations, self.val_observations)  # type: ignore[arg-type]
+            return {key: both(value, self.val_observations[key]) for key, value in self.observations.items()}  # type: ignore[index]  # both dicts or both tensors, as stored
+        return both(self.observations, self.val_observations)  # type: ignore[arg-type]  # both dicts or both tensors, as stored
 
     def __repr__(self) -> str:
         return f"DemonstrationBuffer({len(self)} training pairs, {self.n_val} held out, {self.n_episodes} episodes)"

@@ -37,11 +37,6 @@ class DemonstrationSpec:
     source: str
     kwargs: dict[str, Any] = field(default_factory=dict)
 
-    def load(self) -> "Demonstrations":
-        from sb3_inril.common.loaders import load_demonstrations  # files are read in one place
-
-        return load_demonstrations(self.source, **self.kwargs)
-
 
 # -- helpers for observations that are an array or a dict of arrays --------------------------------
 def n_rows(observations: Observations) -> int:
@@ -61,8 +56,8 @@ def take_rows(observations: Observations, index: Any) -> Observations:
 def concatenate_rows(parts: Sequence[Observations]) -> Observations:
     """Concatenate per-episode observations along the step axis (key by key for dicts)."""
     if isinstance(parts[0], dict):
-        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}  # type: ignore[index]
-    return np.concatenate(parts)  # type: ignore[arg-type]
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    return np.concatenate(parts)  # type: ignore[arg-type]  # array observations here
 
 
 def to_array(value: Any, field_name: str, where: str = "") -> np.ndarray:
@@ -356,7 +351,7 @@ def _from_trajectories(trajectories: Sequence[Any], metadata: dict[str, Any]) ->
     return from_episodes(
         observations,
         actions,
-        rewards if has_rewards else None,  # type: ignore[arg-type]
+        rewards if has_rewards else None,  # type: ignore[arg-type]  # every episode has rewards here
         metadata,
         episode_terminals=terminals,
         episode_names=[f"trajectory {index}" for index in range(len(actions))],
@@ -469,7 +464,7 @@ def validate_observations(observations: Observations, space: spaces.Space, field
                 + (f"; not in the env's observation_space: {extra}" if extra else "")
             )
         return {
-            key: validate_observations(observations[key], subspace, f"{field_name}/{key}")  # type: ignore[misc]
+            key: validate_observations(observations[key], subspace, f"{field_name}/{key}")  # type: ignore[misc]  # a dict here, checked above
             for key, subspace in space.spaces.items()
         }
     if isinstance(observations, dict):

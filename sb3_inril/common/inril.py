@@ -25,7 +25,7 @@ from stable_baselines3.common.utils import update_learning_rate
 try:
     from stable_baselines3.common.utils import FloatSchedule
 except ImportError:  # stable-baselines3 < 2.7: the same conversion under its older name
-    from stable_baselines3.common.utils import get_schedule_fn as FloatSchedule  # type: ignore[assignment]
+    from stable_baselines3.common.utils import get_schedule_fn as FloatSchedule  # type: ignore[assignment]  # the older name of the same conversion
 
 from sb3_inril.common.attachment import DemonstrationAttachmentMixin
 from sb3_inril.common.behaviour_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
@@ -125,6 +125,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
     batch_size: int
     learning_rate: float | Schedule
     lr_schedule: Schedule
+    verbose: int
+    tensorboard_log: str | None
     _current_progress_remaining: float
 
     def __init__(
@@ -156,7 +158,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
             policy = self._residual_policy(policy)
         # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
         # The IN-RIL arguments are keyword-only: positional arguments after ``env`` are the parent's.
-        super().__init__(policy, env, *args, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
+        super().__init__(policy, env, *args, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]  # the mixin's parent is the SB3 algorithm it goes in front of
         self.adaptive_interval: AdaptiveInterval | None = None
         if il_interval == "adaptive":
             self.adaptive_interval = AdaptiveInterval()
@@ -178,8 +180,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
             GradientSurgery(**(surgery_kwargs or {}))  # check the options now, before any training
         check_positive_int("il_steps", il_steps, allow_none=False)
         check_positive_int("il_batch_size", il_batch_size, allow_none=True)
-        il_loss = il_loss if il_loss is not None else self.default_il_loss
-        check_choice("il_loss", il_loss, IL_LOSSES)
+        loss_kind = il_loss if il_loss is not None else self.default_il_loss
+        check_choice("il_loss", loss_kind, IL_LOSSES)
         check_choice("il_interval_unit", il_interval_unit, IL_INTERVAL_UNITS)
         if il_max_grad_norm is not None:
             check_float("il_max_grad_norm", il_max_grad_norm, 0.0, low_open=True)
@@ -191,11 +193,11 @@ class InRILMixin(DemonstrationAttachmentMixin):
         critic_warmup_steps = check_non_negative_int("critic_warmup_steps", critic_warmup_steps)
         self._preloaded_demonstrations: Demonstrations | None = None
         self.demonstrations = self._recordable(demonstrations)
-        self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)
+        self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)  # type: ignore[arg-type]  # an int here: the other kinds were handled above
         self.il_steps = int(il_steps)
-        self.il_batch_size = il_batch_size
+        self.il_batch_size = il_batch_size  # type: ignore[assignment]  # None until _setup_inril: the RL batch size
         self.il_learning_rate = il_learning_rate
-        self.il_loss = il_loss
+        self.il_loss = loss_kind
         self.il_interval_unit = il_interval_unit
         self.il_max_grad_norm = il_max_grad_norm
         self.il_share_optimizer = il_share_optimizer
@@ -224,7 +226,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         """The residual counterpart of ``policy`` for ``gradient_separation="residual"``."""
         if policy == "MlpPolicy":
             return "ResidualMlpPolicy"
-        if isinstance(policy, str) and issubclass(cls.policy_aliases.get(policy, object), ResidualPolicyMixin):  # type: ignore[attr-defined]
+        if isinstance(policy, str) and issubclass(cls.policy_aliases.get(policy, object), ResidualPolicyMixin):  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
             return policy
         if isinstance(policy, type) and issubclass(policy, ResidualPolicyMixin):
             return policy
@@ -286,18 +288,18 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def il_distribution(self, observations: TensorObservations) -> Distribution:
         """The action distribution IL scores demonstrations under (a residual policy's base's)."""
         if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.base_distribution(observations)  # type: ignore[arg-type]
+            return self.policy.base_distribution(observations)  # type: ignore[arg-type]  # residual policies take Box observations only
         return self._actor_distribution(observations)
 
     def il_deterministic_actions(self, observations: TensorObservations) -> th.Tensor:
         """The deterministic action IL compares with demonstrations (``il_loss="mse"``)."""
         if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.base_actions(observations)  # type: ignore[arg-type]
+            return self.policy.base_actions(observations)  # type: ignore[arg-type]  # residual policies take Box observations only
         return self._actor_deterministic_actions(observations)
 
     def compute_il_loss(self, batch: DemonstrationBatch, loss: Literal["nll", "mse"] | None = None) -> th.Tensor:
         """The IL loss of a demonstration batch (``il_loss``'s kind unless ``loss`` is given)."""
-        return ILLossCalculator(loss or self.il_loss)(self, batch)  # type: ignore[arg-type]
+        return ILLossCalculator(loss or self.il_loss)(self, batch)  # type: ignore[arg-type]  # il_loss is checked to be one of IL_LOSSES
 
     def _deterministic_actor_message(self) -> str:
         return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
@@ -316,7 +318,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
     # Set-up, saving
     # ------------------------------------------------------------------------------------------
     def _setup_model(self) -> None:
-        super()._setup_model()  # type: ignore[misc]
+        super()._setup_model()  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
         self._setup_inril()
 
     def _setup_inril(self) -> None:
@@ -330,7 +332,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         if self.is_residual:
             self.gradient_separation = "residual"
         self.il_batch_size = self.il_batch_size or getattr(self, "batch_size", 64)
-        self._il_loss_calculator = ILLossCalculator(self.il_loss)  # type: ignore[arg-type]
+        self._il_loss_calculator = ILLossCalculator(self.il_loss)  # type: ignore[arg-type]  # il_loss is checked to be one of IL_LOSSES
         # A path given to load(demonstrations=PATH) is recorded like one given to the constructor.
         self.demonstrations = self._recordable(self.demonstrations)
         self._demo_buffer = None
@@ -365,7 +367,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         """
         devices = [self.device] if self.device.type == "cuda" else []
         with th.random.fork_rng(devices=devices):
-            reference = type(self.policy)(**self.policy._get_constructor_parameters())  # type: ignore[arg-type]
+            reference = type(self.policy)(**self.policy._get_constructor_parameters())
         reference.load_state_dict(self.policy.state_dict())
         reference.to(self.device)
         reference.set_training_mode(False)
@@ -376,7 +378,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def il_lr_schedule(self) -> Schedule:
         """The IL learning-rate schedule: ``il_learning_rate``'s, or the RL one in force now."""
         if self.il_learning_rate is None:
-            return self.lr_schedule  # type: ignore[attr-defined]
+            return self.lr_schedule
         return FloatSchedule(self.il_learning_rate)
 
     def reset_drift_reference(self) -> None:
@@ -384,7 +386,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         self.pretrained_policy.load_state_dict(self.policy.state_dict())
 
     def _excluded_save_params(self) -> list[str]:
-        excluded = super()._excluded_save_params() + [  # type: ignore[misc]
+        excluded = super()._excluded_save_params() + [  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
             "_demo_buffer",
             "_il_params",
             "_il_loss_sum",
@@ -400,7 +402,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         return excluded
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        state_dicts, variables = super()._get_torch_save_params()  # type: ignore[misc]
+        state_dicts, variables = super()._get_torch_save_params()  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
         state_dicts = state_dicts + ["pretrained_policy"]
         if not self.il_share_optimizer:
             state_dicts.append("il_optimizer")
@@ -457,7 +459,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         """The interleaving interval ``m`` in force now (None: no interleaving)."""
         if self.adaptive_interval is not None:
             return self.adaptive_interval.interval
-        return self.il_interval  # type: ignore[return-value]
+        return self.il_interval  # type: ignore[return-value]  # an int or None once the adaptive case is handled
 
     def _count_rl_unit(self) -> None:
         if self._demo_buffer is None:  # no demonstrations: plain RL
@@ -503,7 +505,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def train(self, *args: Any, **kwargs: Any) -> None:
         if not self.il_share_optimizer:
             update_learning_rate(self.il_optimizer, self.il_lr_schedule(self._current_progress_remaining))
-        super().train(*args, **kwargs)  # type: ignore[misc]
+        super().train(*args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
         if self.il_interval_unit == "train_call":
             self._count_rl_unit()
 
@@ -519,7 +521,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         if self.pretrain_kwargs is not None and not self._pretrain_done:
             # Before the parent's set-up: its env reset would already move VecNormalize statistics.
             self.pretrain(**self.pretrain_kwargs)
-        return super()._setup_learn(*args, **kwargs)  # type: ignore[misc]
+        return super()._setup_learn(*args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
 
     def _parent_name(self) -> str:
         """The SB3 algorithm this class extends (PPO, SAC, ...)."""
@@ -532,10 +534,10 @@ class InRILMixin(DemonstrationAttachmentMixin):
     # ------------------------------------------------------------------------------------------
     def dump_logs(self, *args: Any, **kwargs: Any) -> None:
         self._record_inril_logs()
-        super().dump_logs(*args, **kwargs)  # type: ignore[misc]
+        super().dump_logs(*args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
 
     def _record_inril_logs(self) -> None:
-        logger = self.logger  # type: ignore[attr-defined]
+        logger = self.logger  # type: ignore[attr-defined]  # SB3's BaseAlgorithm sets it
         logger.record("train/n_rl_updates", self.interleaving.n_rl_updates)
         logger.record("train/n_il_updates", self.interleaving.n_il_updates)
         if self.critic_warmup_steps > 0:
@@ -577,7 +579,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
                 drift = (actions != reference).float().mean().item()
             diagnostics = {"il_val_loss": val_loss, "policy_drift": drift}
             if isinstance(self.policy, ResidualPolicyMixin):
-                residual = self.policy.residual_actions(batch.observations)
+                residual = self.policy.residual_actions(batch.observations)  # type: ignore[arg-type]  # residual policies take Box observations
                 diagnostics["residual_norm"] = th.linalg.vector_norm(residual, dim=-1).mean().item()
         return diagnostics
 
@@ -613,7 +615,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         :return: ``n_steps``, ``n_epochs``, ``initial_val_loss``, ``final_train_loss``,
             ``final_val_loss``, ``loss_history`` (mean training loss per epoch) and ``wall_time_s``
         """
-        return pretrain_policy(
+        stats = pretrain_policy(
             self,
             n_epochs=n_epochs,
             n_steps=n_steps,
@@ -624,6 +626,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
             init_vec_normalize=init_vec_normalize,
             progress_bar=progress_bar,
         )
+        self._pretrain_done = True
+        return stats
 
 
 # What ``pretrain_kwargs`` (and an rl-zoo YAML) may hold: pretrain's own arguments.

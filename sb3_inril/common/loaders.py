@@ -112,7 +112,7 @@ def _load_npz(path: str) -> Demonstrations:
     for prefix in ("obs", "observations"):  # dict observations: one member per key, obs/<key>
         keys = [key for key in mapping if key.startswith(prefix + "/")]
         if keys and prefix not in mapping:
-            mapping[prefix] = {key[len(prefix) + 1 :]: mapping.pop(key) for key in keys}  # type: ignore[assignment]
+            mapping[prefix] = {key[len(prefix) + 1 :]: mapping.pop(key) for key in keys}  # type: ignore[assignment]  # dict observations: one array per key
     episode_terminals = mapping.pop("episode_terminals", None)  # per episode, as save_demonstrations writes it
     demonstrations = as_demonstrations(mapping, metadata)
     if episode_terminals is not None or infos is not None:
@@ -159,7 +159,7 @@ def _load_imitation_legacy_npz(mapping: dict[str, np.ndarray], metadata: dict[st
         acts,
         rewards,
         metadata,
-        episode_terminals=None if terminals is None or len(terminals) != len(acts) else terminals,
+        episode_terminals=None if terminals is None or len(terminals) != len(acts) else terminals.tolist(),
     )
 
 
@@ -210,7 +210,7 @@ def _load_imitation(path: str) -> Demonstrations:
     demonstrations.dones = dones
     infos = [getattr(trajectory, "infos", None) for trajectory in trajectories]
     if all(info is not None for info in infos):
-        demonstrations.infos = [dict(step) for info in infos for step in info]
+        demonstrations.infos = [dict(step) for info in infos if info is not None for step in info]
         demonstrations.__post_init__()
     return demonstrations
 
@@ -339,6 +339,19 @@ def _robomimic_demos(file: Any, data: Any, path: str, filter_key: str | None) ->
     return demos
 
 
+def _check_per_step_lengths(
+    path: str, demos: list[str], actions: list[np.ndarray], fields: dict[str, list[np.ndarray | None]]
+) -> None:
+    """Each demo's recorded per-step fields have one value per action."""
+    for name, per_demo in fields.items():
+        for demo, recorded, demo_actions in zip(demos, per_demo, actions):
+            if recorded is not None and len(recorded) != len(demo_actions):
+                raise ValueError(
+                    f"demonstrations: length mismatch in {path!r} demo {demo!r}: {name!r} has {len(recorded)} steps, "
+                    f"expected {len(demo_actions)} (the length of 'actions')"
+                )
+
+
 def _load_robomimic(
     path: str, obs_keys: list[str] | None = None, filter_key: str | None = None, observation_format: str = "flat"
 ) -> Demonstrations:
@@ -357,7 +370,10 @@ def _load_robomimic(
                 f"demonstrations: observation keys {unknown or keys} not found in {path!r} demo {demos[0]!r}, "
                 f"available keys and sizes: {sizes}"
             )
-        observations, actions, rewards, dones = [], [], [], []
+        observations: list[Any] = []
+        actions: list[np.ndarray] = []
+        rewards: list[np.ndarray | None] = []
+        dones: list[np.ndarray | None] = []
         key_shapes: dict[str, tuple[int, ...]] = {}
         for demo in demos:
             obs_group = _robomimic_obs_group(data, demo, path)
@@ -410,23 +426,18 @@ def _load_robomimic(
         "obs_key_sizes": {key: int(np.prod(shape, dtype=int)) for key, shape in key_shapes.items()},
         "env_args": env_args,
     }
-    for name, per_demo in (("rewards", rewards), ("dones", dones)):
-        for demo, value, demo_actions in zip(demos, per_demo, actions):
-            if value is not None and len(value) != len(demo_actions):
-                raise ValueError(
-                    f"demonstrations: length mismatch in {path!r} demo {demo!r}: {name!r} has {len(value)} steps, "
-                    f"expected {len(demo_actions)} (the length of 'actions')"
-                )
-    has_rewards = all(value is not None for value in rewards)  # absent rewards are never invented
+    _check_per_step_lengths(path, demos, actions, {"rewards": rewards, "dones": dones})
+    present_rewards = [value for value in rewards if value is not None]  # absent rewards are never invented
     demonstrations = from_episodes(
         observations,
         actions,
-        rewards if has_rewards else None,
+        present_rewards if len(present_rewards) == len(rewards) else None,
         metadata,
         episode_names=[f"{path!r} demo {d!r}" for d in demos],
     )
-    if all(value is not None for value in dones):
-        demonstrations.dones = np.concatenate(dones).astype(bool)
+    present_dones = [value for value in dones if value is not None]
+    if len(present_dones) == len(dones):
+        demonstrations.dones = np.concatenate(present_dones).astype(bool)
     return demonstrations
 
 

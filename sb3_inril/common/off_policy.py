@@ -50,4 +50,4 @@ class InRILOffPolicyMixin(InRILMixin):
         return self.actor.action_dist.proba_distribution(mean_actions, log_std, **kwargs)
 
     def _actor_deterministic_actions(self, observations: TensorObservations) -> th.Tensor:
-        return self.policy._predict(observations, deterministic=True)  # type: ignore[arg-type]
+        return self.policy._predict(observations, deterministic=True)

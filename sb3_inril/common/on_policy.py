@@ -12,6 +12,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 
 from sb3_inril.common.demo_buffer import TensorObservations
 from sb3_inril.common.inril import InRILMixin
+from sb3_inril.common.residual import ResidualPolicyMixin
 
 
 class InRILOnPolicyMixin(InRILMixin):
@@ -32,13 +33,15 @@ class InRILOnPolicyMixin(InRILMixin):
 
     def _rl_actor_parameters(self) -> list[th.nn.Parameter]:
         # The policy's one optimizer also holds the critic: only the actor's part is held in the warm-up.
-        return self.policy.residual_parameters() if self.is_residual else self._actor_parameters()  # type: ignore[attr-defined]
+        if isinstance(self.policy, ResidualPolicyMixin):
+            return self.policy.residual_parameters()
+        return self._actor_parameters()
 
     def _features_extractor_shared_with_critic(self) -> th.nn.Module | None:
         return self.policy.pi_features_extractor if self.policy.share_features_extractor else None
 
     def _actor_distribution(self, observations: TensorObservations) -> Distribution:
-        return self.policy.get_distribution(observations)  # type: ignore[arg-type]
+        return self.policy.get_distribution(observations)
 
     def _actor_deterministic_actions(self, observations: TensorObservations) -> th.Tensor:
-        return self.policy._predict(observations, deterministic=True)  # type: ignore[arg-type]
+        return self.policy._predict(observations, deterministic=True)

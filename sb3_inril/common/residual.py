@@ -93,6 +93,7 @@ class ResidualActorMixin:
     mu: nn.Module
     log_std: nn.Module
     use_sde: bool
+    activation_fn: type[nn.Module]
 
     def __init__(
         self,
@@ -102,9 +103,9 @@ class ResidualActorMixin:
         residual_sees_base_action: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-        net_arch = self.net_arch  # type: ignore[attr-defined]
-        latent_dim = net_arch[-1] if len(net_arch) > 0 else self.features_dim  # type: ignore[attr-defined]
+        super().__init__(*args, **kwargs)
+        net_arch = self.net_arch  # type: ignore[attr-defined]  # set by the SB3 actor or policy this mixin goes with
+        latent_dim = net_arch[-1] if len(net_arch) > 0 else self.features_dim  # type: ignore[attr-defined]  # set by the SB3 actor or policy this mixin goes with
         self._init_residual(residual_scale, residual_net_arch, residual_sees_base_action, latent_dim)
 
     def _init_residual(
@@ -121,13 +122,13 @@ class ResidualActorMixin:
             input_dim,
             self.residual_net_arch,
             self.activation_fn,
-            action_dim,  # type: ignore[attr-defined]
+            action_dim,
         )
         # The std is exploration, i.e. RL's: its head moves to the residual side.
         self.log_std = nn.Linear(last_dim, action_dim)
 
     def _base(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        features = self.extract_features(obs, self.features_extractor)  # type: ignore[attr-defined]
+        features = self.extract_features(obs, self.features_extractor)  # type: ignore[attr-defined]  # set by the SB3 actor or policy this mixin goes with
         latent = self.latent_pi(features)
         return latent, self.mu(latent)
 
@@ -183,22 +184,22 @@ class ResidualOffPolicyMixin(ResidualPolicyMixin):
         self.residual_scale = residual_scale
         self.residual_net_arch = check_residual_arguments(residual_scale, residual_net_arch)
         self.residual_sees_base_action = residual_sees_base_action
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
 
     def make_actor(self, features_extractor: nn.Module | None = None) -> Any:
-        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)  # type: ignore[attr-defined]
-        return self.residual_actor_class(**actor_kwargs, **self._residual_constructor_parameters()).to(self.device)  # type: ignore[attr-defined]
+        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)  # type: ignore[attr-defined]  # set by the SB3 actor or policy this mixin goes with
+        return self.residual_actor_class(**actor_kwargs, **self._residual_constructor_parameters()).to(self.device)  # type: ignore[attr-defined]  # set by the SB3 actor or policy this mixin goes with
 
     def _build(self, lr_schedule: Any) -> None:
-        super()._build(lr_schedule)  # type: ignore[misc]
-        self.actor.optimizer = self.optimizer_class(  # type: ignore[attr-defined]
+        super()._build(lr_schedule)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
+        self.actor.optimizer = self.optimizer_class(  # type: ignore[attr-defined]  # set by the SB3 actor or policy this mixin goes with
             self.actor.residual_parameters(),
             lr=lr_schedule(1),
-            **self.optimizer_kwargs,  # type: ignore[attr-defined]
+            **self.optimizer_kwargs,  # type: ignore[attr-defined]  # set by the SB3 actor or policy this mixin goes with
         )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data = super()._get_constructor_parameters()  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
         data.update(self._residual_constructor_parameters())
         return data
 

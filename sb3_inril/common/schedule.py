@@ -45,3 +45,8 @@ class InterleavingState:
     def in_critic_warmup(self, critic_warmup_steps: int) -> bool:
         """True while the first ``critic_warmup_steps`` RL steps update only the critics."""
         return self.n_warmup_steps_done < critic_warmup_steps
+
+
+def is_inril_model(model: object) -> bool:
+    """True for a model with IN-RIL's extension API (its schedule state), without importing the mixin."""
+    return isinstance(getattr(model, "interleaving", None), InterleavingState)

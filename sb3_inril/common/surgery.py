@@ -13,6 +13,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from torch.utils.hooks import RemovableHandle
 
+from sb3_inril.common.schedule import is_inril_model
+
 if TYPE_CHECKING:
     from sb3_inril.common.inril import InRILMixin
 
@@ -134,9 +136,7 @@ class GradientSurgery(BaseCallback):
     # -- attaching ------------------------------------------------------------------------------
     def attach(self, model: "InRILMixin") -> None:
         """Hook into the optimizers of an IN-RIL model."""
-        from sb3_inril.common.inril import InRILMixin
-
-        if not isinstance(model, InRILMixin):
+        if not is_inril_model(model):
             raise TypeError(f"GradientSurgery: needs an IN-RIL model (InRILPPO, InRILSAC, ...), found {type(model).__name__}")
         if model.gradient_surgery is not None and model.gradient_surgery is not self:
             raise ValueError(
@@ -162,7 +162,7 @@ class GradientSurgery(BaseCallback):
         self.inril_model = None
 
     def _init_callback(self) -> None:
-        self.attach(self.model)  # type: ignore[arg-type]
+        self.attach(self.model)  # type: ignore[arg-type]  # checked by attach(): an IN-RIL model
         self._attached_by_learn = True
 
     def _on_step(self) -> bool:
@@ -200,7 +200,7 @@ class GradientSurgery(BaseCallback):
                     shared_reference = th.cat([reference_flat[other[i]] for i in shared])
                     self._compare_and_project(
                         is_il,
-                        [grads[i] for i in shared],  # type: ignore[misc]
+                        [grads[i] for i in shared],  # type: ignore[misc]  # the shared parameters have gradients here
                         shared_flat,
                         th.linalg.vector_norm(shared_flat),
                         shared_reference,

@@ -226,7 +226,7 @@ def _init_arguments(env_class: type) -> set[str]:
     for klass in env_class.__mro__:
         if "__init__" not in vars(klass):
             continue
-        parameters = inspect.signature(klass.__init__).parameters.values()
+        parameters = inspect.signature(vars(klass)["__init__"]).parameters.values()
         accepted.update(p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self")
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
             break

@@ -102,7 +102,7 @@ class ScriptedPickPolicy:
         motion = np.clip(self.gain * (target - eef), -1.0, 1.0)
         if self.noise_std > 0:
             motion = np.clip(motion + self.rng.normal(0.0, self.noise_std, 3), -1.0, 1.0)
-        action = np.zeros(self.env.action_space.shape, dtype=np.float32)
+        action = np.zeros(self.env.action_space.shape or (), dtype=np.float32)
         action[:3], action[-1] = motion, close
         return action
 
@@ -150,7 +150,8 @@ def collect_robomimic_demos(
     env = RobomimicEnv(task, horizon=horizon, seed=seed)
     policy = ScriptedPickPolicy(env, noise_std=noise_std, seed=seed)
     max_attempts = max_attempts or 4 * n_demos
-    episodes, successes = [], []
+    episodes: list[tuple[int, str | None, dict[str, list]]] = []
+    successes: list[bool] = []
     bar = tqdm(total=n_demos, desc=f"scripted {task}", disable=not progress)
     while len(episodes) < n_demos and len(successes) < max_attempts:
         episode_seed = seed + len(successes)

@@ -10,7 +10,7 @@ from sb3_inril.ppo.policies import ResidualMlpPolicy
 SelfInRILPPO = TypeVar("SelfInRILPPO", bound="InRILPPO")
 
 
-class InRILPPO(InRILOnPolicyMixin, PPO):
+class InRILPPO(InRILOnPolicyMixin, PPO):  # type: ignore[misc]  # the mixin types `policy` as the family's policy, the parent as its own
     """
     Proximal Policy Optimization with interleaved imitation learning (IN-RIL).
 

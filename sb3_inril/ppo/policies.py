@@ -65,7 +65,7 @@ class ResidualActorCriticPolicy(ResidualPolicyMixin, ActorCriticPolicy):
         # The RL optimizer holds the RL side only: residual, log_std, value function.
         base = {id(param) for param in self.base_parameters()}
         rl_params = [param for param in self.parameters() if id(param) not in base]
-        self.optimizer = self.optimizer_class(rl_params, lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+        self.optimizer = self.optimizer_class(rl_params, lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]  # set by the SB3 actor or policy this mixin goes with
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()

@@ -10,7 +10,7 @@ from sb3_inril.sac.policies import ResidualMlpPolicy
 SelfInRILSAC = TypeVar("SelfInRILSAC", bound="InRILSAC")
 
 
-class InRILSAC(InRILOffPolicyMixin, SAC):
+class InRILSAC(InRILOffPolicyMixin, SAC):  # type: ignore[misc]  # the mixin types `policy` as the family's policy, the parent as its own
     """
     Soft Actor-Critic with interleaved imitation learning (IN-RIL).
 

@@ -3,7 +3,7 @@ from stable_baselines3.sac.policies import Actor, CnnPolicy, MlpPolicy, SACPolic
 from sb3_inril.common.residual import ResidualActorMixin, ResidualOffPolicyMixin
 
 
-class ResidualSACActor(ResidualActorMixin, Actor):
+class ResidualSACActor(ResidualActorMixin, Actor):  # type: ignore[misc]  # the mixin declares the Actor attributes it reads with broader types
     """SAC's actor with a residual: ``tanh(mu(s) + scale * residual(.) + noise)``, see :mod:`sb3_inril.common.residual`."""
 
 

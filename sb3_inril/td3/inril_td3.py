@@ -8,7 +8,7 @@ from sb3_inril.common.off_policy import InRILOffPolicyMixin
 SelfInRILTD3 = TypeVar("SelfInRILTD3", bound="InRILTD3")
 
 
-class InRILTD3(InRILOffPolicyMixin, TD3):
+class InRILTD3(InRILOffPolicyMixin, TD3):  # type: ignore[misc]  # the mixin types `policy` as the family's policy, the parent as its own
     """
     Twin Delayed DDPG with interleaved imitation learning (IN-RIL): the off-policy mechanism with a
     deterministic actor, whose IL loss is the squared error of its action (``il_loss="mse"``, the

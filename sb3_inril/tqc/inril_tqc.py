@@ -10,7 +10,7 @@ from sb3_inril.tqc.policies import ResidualMlpPolicy
 SelfInRILTQC = TypeVar("SelfInRILTQC", bound="InRILTQC")
 
 
-class InRILTQC(InRILOffPolicyMixin, TQC):
+class InRILTQC(InRILOffPolicyMixin, TQC):  # type: ignore[misc]  # the mixin types `policy` as the family's policy, the parent as its own
     """
     Truncated Quantile Critics (sb3-contrib) with interleaved imitation learning (IN-RIL): the
     off-policy mechanism of :class:`sb3_inril.sac.InRILSAC`, with no code of its own.

@@ -3,7 +3,7 @@ from sb3_contrib.tqc.policies import Actor, CnnPolicy, MlpPolicy, TQCPolicy
 from sb3_inril.common.residual import ResidualActorMixin, ResidualOffPolicyMixin
 
 
-class ResidualTQCActor(ResidualActorMixin, Actor):
+class ResidualTQCActor(ResidualActorMixin, Actor):  # type: ignore[misc]  # the mixin declares the Actor attributes it reads with broader types
     """TQC's actor with a residual, see :mod:`sb3_inril.common.residual`."""
 
 
