@@ -54,20 +54,6 @@ def test_tqc_exact_il_update_counts(pendulum_env, pendulum_demos):
     assert model.interleaving.n_rl_updates == 40 and model.interleaving.n_il_updates == 10
 
 
-@pytest.mark.parametrize("inril_class, base_class", PAIRS)
-def test_identical_to_base_when_interleaving_is_off(pendulum_demos, inril_class, base_class):
-    plain = base_class("MlpPolicy", "Pendulum-v1", **SMALL)
-    plain.learn(80)
-    off = inril_class("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_interval=None, **SMALL)
-    off.learn(80)
-    assert off.interleaving.n_rl_updates == 60 and off.interleaving.n_il_updates == 0
-    assert params_equal(plain.policy, off.policy)
-    assert th.equal(plain.log_ent_coef, off.log_ent_coef)
-    on = inril_class("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_interval=5, **SMALL)
-    on.learn(80)
-    assert not params_equal(plain.policy.actor, on.policy.actor)
-
-
 @pytest.mark.parametrize("inril_class", [InRILSAC, InRILTQC])
 @pytest.mark.parametrize("il_loss", ["nll", "mse"])
 def test_il_step_touches_only_the_actor(pendulum_env, pendulum_demos, inril_class, il_loss):
@@ -147,26 +133,6 @@ def test_critic_warmup_on_ppo(pendulum_env, pendulum_demos):
     assert not unchanged(model.policy.value_net, value_before)
     model.learn(64, reset_num_timesteps=False)
     assert not all(th.equal(p, q) for p, q in zip(model.il_parameters(), actor_before))
-
-
-@pytest.mark.parametrize("inril_class", [InRILSAC, InRILTQC])
-def test_save_load_round_trip(tmp_path, pendulum_env, demos_npz, inril_class):
-    model = inril_class("MlpPolicy", pendulum_env, demonstrations=demos_npz, il_interval=3, critic_warmup_steps=5, **SMALL)
-    model.pretrain(n_steps=10)
-    model.learn(60)
-    model.save(tmp_path / "model")
-    loaded = inril_class.load(tmp_path / "model", env=pendulum_env)
-    assert (
-        loaded.il_interval,
-        loaded.critic_warmup_steps,
-        loaded.interleaving.n_rl_updates,
-        loaded.interleaving.n_il_updates,
-    ) == (3, 5, 35, 11)
-    assert params_equal(loaded.policy, model.policy) and params_equal(loaded.pretrained_policy, model.pretrained_policy)
-    saved, restored = model.il_optimizer.state_dict()["state"], loaded.il_optimizer.state_dict()["state"]
-    assert all(th.equal(saved[key]["exp_avg_sq"], restored[key]["exp_avg_sq"]) for key in saved)
-    loaded.learn(20, reset_num_timesteps=False)
-    assert loaded.interleaving.n_rl_updates > 35 and loaded.interleaving.n_il_updates > 11
 
 
 def test_tensorboard_name_and_diagnostics(tmp_path, pendulum_env, pendulum_demos):

@@ -4,7 +4,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
-from stable_baselines3 import PPO
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
@@ -57,19 +56,6 @@ def test_train_call_unit(pendulum_env, pendulum_demos):
     model.learn(64 * 5)
     assert model.interleaving.n_rl_updates == 5 * 8
     assert model.interleaving.n_il_updates == (5 // 2) * 3
-
-
-def test_identical_to_ppo_when_interleaving_is_off(pendulum_demos):
-    plain = PPO("MlpPolicy", gym.make("Pendulum-v1"), **SMALL)
-    plain.learn(192)
-    off = InRILPPO("MlpPolicy", gym.make("Pendulum-v1"), demonstrations=pendulum_demos, il_interval=None, **SMALL)
-    off.learn(192)
-    assert off.interleaving.n_il_updates == 0 and off.interleaving.n_rl_updates == 24
-    assert params_equal(plain.policy, off.policy)
-    # The comparison can fail: with interleaving on, the parameters differ.
-    on = InRILPPO("MlpPolicy", gym.make("Pendulum-v1"), demonstrations=pendulum_demos, il_interval=4, **SMALL)
-    on.learn(192)
-    assert not params_equal(plain.policy, on.policy)
 
 
 def test_same_seed_same_result(pendulum_demos):
@@ -210,28 +196,6 @@ def test_logging_keys_and_tensorboard_name(tmp_path, pendulum_env, pendulum_demo
     # Cumulative counts at the last dump (before the last train()): 5 train() calls of 8 RL steps.
     assert float(row["train/n_rl_updates"]) == 40 and float(row["train/n_il_updates"]) == 10
     assert float(row["train/policy_drift"]) > 0
-
-
-def test_save_load_round_trip(tmp_path, pendulum_env, demos_npz, pendulum_demos):
-    model = InRILPPO(
-        "MlpPolicy", pendulum_env, demonstrations=demos_npz, il_interval=3, il_steps=2, il_learning_rate=1e-3, **SMALL
-    )
-    model.pretrain(n_epochs=2)
-    model.learn(128)
-    model.save(tmp_path / "model")
-    loaded = InRILPPO.load(tmp_path / "model", env=pendulum_env)
-    assert (loaded.il_interval, loaded.il_steps, loaded.il_learning_rate) == (3, 2, 1e-3)
-    assert loaded.demonstrations == demos_npz and len(loaded.demo_buffer) == len(model.demo_buffer)
-    assert (loaded.interleaving.n_rl_updates, loaded.interleaving.n_il_updates) == (16, 10)
-    assert params_equal(loaded.policy, model.policy) and params_equal(loaded.pretrained_policy, model.pretrained_policy)
-    saved_state, loaded_state = model.il_optimizer.state_dict()["state"], loaded.il_optimizer.state_dict()["state"]
-    assert saved_state.keys() == loaded_state.keys()
-    for key in saved_state:
-        assert th.equal(saved_state[key]["exp_avg"], loaded_state[key]["exp_avg"])
-    loaded.learn(64, reset_num_timesteps=False)
-    assert loaded.interleaving.n_rl_updates == 24 and loaded.interleaving.n_il_updates == 16
-    # The hook is on the new optimizer after load.
-    assert len(loaded.policy.optimizer._optimizer_step_post_hooks) == 1
 
 
 def test_in_memory_demonstrations_are_not_saved(tmp_path, pendulum_env, pendulum_demos, demos_npz):

@@ -6,7 +6,11 @@ import os
 import gymnasium as gym
 import numpy as np
 import pytest
+import sb3_contrib
+import stable_baselines3
+import torch as th
 
+import sb3_inril
 from sb3_inril import InRILPPO, InRILSAC
 
 SMALL = dict(n_steps=32, batch_size=16, seed=0)
@@ -85,3 +89,66 @@ def test_shipped_sets_are_recorded_by_name(tmp_path):
         load_demonstrations("shipped:Pendulum-v1/expart")
     with pytest.raises(ValueError, match="expected 'shipped:<env id>/<flavour>'"):
         load_demonstrations("shipped:Pendulum-v1")
+
+
+# -- one round trip and one identity test for every IN-RIL class (sb3-contrib's model-list style) ---
+MODELS = {
+    "InRILPPO": (dict(n_steps=32, batch_size=16, n_epochs=2), "PPO"),
+    "InRILA2C": (dict(n_steps=8), "A2C"),
+    "InRILSAC": (dict(learning_starts=16, batch_size=16), "SAC"),
+    "InRILTQC": (dict(learning_starts=16, batch_size=16), "TQC"),
+    "InRILTD3": (dict(learning_starts=16, batch_size=16), "TD3"),
+}
+
+
+def model_class(name: str) -> type:
+    return getattr(sb3_inril, name)
+
+
+def parent_class(name: str) -> type:
+    parent = MODELS[name][1]
+    return getattr(stable_baselines3, parent, None) or getattr(sb3_contrib, parent)
+
+
+def same_parameters(first, second) -> bool:
+    return all(th.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_save_load_round_trip(tmp_path, pendulum_env, demos_npz, name):
+    cls, kwargs = model_class(name), MODELS[name][0]
+    model = cls("MlpPolicy", pendulum_env, demonstrations=demos_npz, il_interval=3, il_steps=2, seed=0, **kwargs)
+    model.pretrain(n_steps=10)
+    model.learn(64)
+    n_rl, n_il = model.interleaving.n_rl_updates, model.interleaving.n_il_updates
+    assert n_rl > 0 and n_il == (n_rl // 3) * 2
+    model.save(tmp_path / "model")
+    loaded = cls.load(tmp_path / "model", env=pendulum_env)
+    assert (loaded.il_interval, loaded.il_steps, loaded.demonstrations) == (3, 2, demos_npz)
+    assert (loaded.interleaving.n_rl_updates, loaded.interleaving.n_il_updates) == (n_rl, n_il)
+    assert same_parameters(loaded.policy, model.policy) and same_parameters(loaded.pretrained_policy, model.pretrained_policy)
+    saved, restored = model.il_optimizer.state_dict()["state"], loaded.il_optimizer.state_dict()["state"]
+    assert saved.keys() == restored.keys() and all(th.equal(saved[k]["exp_avg_sq"], restored[k]["exp_avg_sq"]) for k in saved)
+    # The hooks are on the new optimizer after load, and training goes on counting.
+    assert len(loaded.rl_actor_optimizer()._optimizer_step_post_hooks) == 1
+    if hasattr(model, "replay_buffer"):
+        model.save_replay_buffer(tmp_path / "buffer")
+        loaded.load_replay_buffer(tmp_path / "buffer")
+    loaded.learn(32, reset_num_timesteps=False)
+    assert loaded.interleaving.n_rl_updates > n_rl
+    assert loaded.interleaving.n_il_updates == (loaded.interleaving.n_rl_updates // 3) * 2
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_identical_to_the_parent_when_interleaving_is_off(pendulum_demos, name):
+    cls, kwargs = model_class(name), MODELS[name][0]
+    plain = parent_class(name)("MlpPolicy", "Pendulum-v1", seed=0, **kwargs)
+    plain.learn(64)
+    off = cls("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_interval=None, seed=0, **kwargs)
+    off.learn(64)
+    assert off.interleaving.n_il_updates == 0 and off.interleaving.n_rl_updates > 0
+    assert same_parameters(plain.policy, off.policy)
+    # The comparison can fail: with interleaving on, the parameters differ.
+    on = cls("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_interval=2, seed=0, **kwargs)
+    on.learn(64)
+    assert on.interleaving.n_il_updates > 0 and not same_parameters(plain.policy, on.policy)
