@@ -152,3 +152,18 @@ def test_identical_to_the_parent_when_interleaving_is_off(pendulum_demos, name):
     on = cls("MlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, il_interval=2, seed=0, **kwargs)
     on.learn(64)
     assert on.interleaving.n_il_updates > 0 and not same_parameters(plain.policy, on.policy)
+
+
+def test_a_model_saved_with_the_old_counters_keeps_them(tmp_path, pendulum_env, pendulum_demos):
+    from stable_baselines3.common.save_util import load_from_zip_file, save_to_zip_file
+
+    model = sb3_inril.InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=3, **SMALL)
+    model.learn(64)
+    model.save(tmp_path / "model")
+    data, params, _ = load_from_zip_file(tmp_path / "model.zip")
+    state = data.pop("interleaving")  # the layout of models saved before InterleavingState
+    data.update(_n_rl_updates=state.n_rl_updates, _n_il_updates=state.n_il_updates, _rl_units_since_il=state.units_since_il)
+    save_to_zip_file(tmp_path / "old.zip", data=data, params=params)
+    loaded = sb3_inril.InRILPPO.load(tmp_path / "old.zip", env=pendulum_env, demonstrations=pendulum_demos)
+    assert (loaded.interleaving.n_rl_updates, loaded.interleaving.n_il_updates) == (state.n_rl_updates, state.n_il_updates)
+    assert "_n_rl_updates" not in loaded.__dict__

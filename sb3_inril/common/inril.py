@@ -332,6 +332,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         if self.is_residual:
             self.gradient_separation = "residual"
         self.il_batch_size = self.il_batch_size or getattr(self, "batch_size", 64)
+        self._adopt_old_counters()
         self._il_loss_calculator = ILLossCalculator(self.il_loss)  # type: ignore[arg-type]  # il_loss is checked to be one of IL_LOSSES
         # A path given to load(demonstrations=PATH) is recorded like one given to the constructor.
         self.demonstrations = self._recordable(self.demonstrations)
@@ -357,6 +358,17 @@ class InRILMixin(DemonstrationAttachmentMixin):
             GradientSurgery(project="none").attach(self)
         self._il_loss_sum = th.zeros((), device=self.device)
         self._il_loss_count = 0
+
+    def _adopt_old_counters(self) -> None:
+        """A model saved before the schedule had its own state kept its counters as attributes."""
+        for old, new in (
+            ("_n_rl_updates", "n_rl_updates"),
+            ("_n_il_updates", "n_il_updates"),
+            ("_rl_units_since_il", "units_since_il"),
+            ("_n_warmup_steps_done", "n_warmup_steps_done"),
+        ):
+            if old in self.__dict__:
+                setattr(self.interleaving, new, int(self.__dict__.pop(old)))
 
     def _copy_policy(self) -> BasePolicy:
         """
