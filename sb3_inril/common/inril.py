@@ -159,38 +159,26 @@ class InRILMixin(DemonstrationAttachmentMixin):
         # The parent's arguments pass through untouched, so that a new SB3 release's arguments work too.
         # The IN-RIL arguments are keyword-only: positional arguments after ``env`` are the parent's.
         super().__init__(policy, env, *args, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]  # the mixin's parent is the SB3 algorithm it goes in front of
-        self.adaptive_interval: AdaptiveInterval | None = None
-        if il_interval == "adaptive":
-            self.adaptive_interval = AdaptiveInterval()
-        elif isinstance(il_interval, AdaptiveInterval):
-            self.adaptive_interval = il_interval
-        else:
-            if isinstance(il_interval, str):
-                raise ValueError(
-                    f"il_interval: expected a positive int, 'adaptive', an AdaptiveInterval or None, found {il_interval!r}"
-                )
-            check_positive_int("il_interval", il_interval, allow_none=True)
-        if surgery_kwargs is not None and gradient_separation != "surgery":
-            raise ValueError(
-                f"surgery_kwargs: only used with gradient_separation='surgery', found gradient_separation={gradient_separation!r}"
-            )
-        check_optional_dict("surgery_kwargs", surgery_kwargs)
-        check_optional_dict("pretrain_kwargs", pretrain_kwargs)
-        if gradient_separation == "surgery":
-            GradientSurgery(**(surgery_kwargs or {}))  # check the options now, before any training
-        check_positive_int("il_steps", il_steps, allow_none=False)
-        check_positive_int("il_batch_size", il_batch_size, allow_none=True)
+        # Every argument is checked before anything else is built (the parent's are the parent's business).
+        self.adaptive_interval = _adaptive_interval(il_interval)
         loss_kind = il_loss if il_loss is not None else self.default_il_loss
-        check_choice("il_loss", loss_kind, IL_LOSSES)
-        check_choice("il_interval_unit", il_interval_unit, IL_INTERVAL_UNITS)
-        if il_max_grad_norm is not None:
-            check_float("il_max_grad_norm", il_max_grad_norm, 0.0, low_open=True)
-        check_rate("il_learning_rate", il_learning_rate)
-        check_float("demo_val_fraction", demo_val_fraction, 0.0, 1.0, high_open=True)
-        check_float("il_squash_margin", il_squash_margin, 0.0, 1.0, low_open=True, high_open=True)
-        check_bool("il_share_optimizer", il_share_optimizer)
-        check_bool("il_trains_shared_features", il_trains_shared_features)
-        critic_warmup_steps = check_non_negative_int("critic_warmup_steps", critic_warmup_steps)
+        _check_arguments(
+            il_interval=il_interval,
+            il_steps=il_steps,
+            il_batch_size=il_batch_size,
+            il_learning_rate=il_learning_rate,
+            il_loss=loss_kind,
+            il_interval_unit=il_interval_unit,
+            il_max_grad_norm=il_max_grad_norm,
+            il_share_optimizer=il_share_optimizer,
+            demo_val_fraction=demo_val_fraction,
+            critic_warmup_steps=critic_warmup_steps,
+            il_squash_margin=il_squash_margin,
+            gradient_separation=gradient_separation,
+            surgery_kwargs=surgery_kwargs,
+            il_trains_shared_features=il_trains_shared_features,
+            pretrain_kwargs=pretrain_kwargs,
+        )
         self._preloaded_demonstrations: Demonstrations | None = None
         self.demonstrations = self._recordable(demonstrations)
         self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)  # type: ignore[arg-type]  # an int here: the other kinds were handled above
@@ -207,10 +195,6 @@ class InRILMixin(DemonstrationAttachmentMixin):
         self.gradient_separation = gradient_separation
         self.surgery_kwargs = surgery_kwargs
         self.il_trains_shared_features = bool(il_trains_shared_features)
-        if pretrain_kwargs is not None:
-            unknown = sorted(set(pretrain_kwargs) - PRETRAIN_ARGUMENTS)
-            if unknown:
-                raise ValueError(f"pretrain_kwargs: unknown keys {unknown}, expected some of {sorted(PRETRAIN_ARGUMENTS)}")
         self.pretrain_kwargs = pretrain_kwargs
         self._pretrain_done = False
         # The schedule's counters, saved with the model like SB3's ``_n_updates``.
@@ -644,3 +628,60 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
 # What ``pretrain_kwargs`` (and an rl-zoo YAML) may hold: pretrain's own arguments.
 PRETRAIN_ARGUMENTS = set(inspect.signature(InRILMixin.pretrain).parameters) - {"self"}
+
+
+def _adaptive_interval(il_interval: Any) -> AdaptiveInterval | None:
+    """The adaptive interval ``il_interval`` asks for, or None for a fixed one (checked in _check_arguments)."""
+    if il_interval == "adaptive":
+        return AdaptiveInterval()
+    return il_interval if isinstance(il_interval, AdaptiveInterval) else None
+
+
+def _check_arguments(
+    il_interval: Any,
+    il_steps: Any,
+    il_batch_size: Any,
+    il_learning_rate: Any,
+    il_loss: Any,
+    il_interval_unit: Any,
+    il_max_grad_norm: Any,
+    il_share_optimizer: Any,
+    demo_val_fraction: Any,
+    critic_warmup_steps: Any,
+    il_squash_margin: Any,
+    gradient_separation: Any,
+    surgery_kwargs: Any,
+    il_trains_shared_features: Any,
+    pretrain_kwargs: Any,
+) -> None:
+    """The IN-RIL arguments, checked: a ``TypeError``/``ValueError`` naming the argument."""
+    if isinstance(il_interval, str) and il_interval != "adaptive":
+        raise ValueError(
+            f"il_interval: expected a positive int, 'adaptive', an AdaptiveInterval or None, found {il_interval!r}"
+        )
+    if not isinstance(il_interval, (str, AdaptiveInterval)):
+        check_positive_int("il_interval", il_interval, allow_none=True)
+    if surgery_kwargs is not None and gradient_separation != "surgery":
+        raise ValueError(
+            f"surgery_kwargs: only used with gradient_separation='surgery', found gradient_separation={gradient_separation!r}"
+        )
+    check_optional_dict("surgery_kwargs", surgery_kwargs)
+    check_optional_dict("pretrain_kwargs", pretrain_kwargs)
+    if gradient_separation == "surgery":
+        GradientSurgery(**(surgery_kwargs or {}))  # checks its options
+    if pretrain_kwargs is not None:
+        unknown = sorted(set(pretrain_kwargs) - PRETRAIN_ARGUMENTS)
+        if unknown:
+            raise ValueError(f"pretrain_kwargs: unknown keys {unknown}, expected some of {sorted(PRETRAIN_ARGUMENTS)}")
+    check_positive_int("il_steps", il_steps, allow_none=False)
+    check_positive_int("il_batch_size", il_batch_size, allow_none=True)
+    check_choice("il_loss", il_loss, IL_LOSSES)
+    check_choice("il_interval_unit", il_interval_unit, IL_INTERVAL_UNITS)
+    if il_max_grad_norm is not None:
+        check_float("il_max_grad_norm", il_max_grad_norm, 0.0, low_open=True)
+    check_rate("il_learning_rate", il_learning_rate)
+    check_float("demo_val_fraction", demo_val_fraction, 0.0, 1.0, high_open=True)
+    check_float("il_squash_margin", il_squash_margin, 0.0, 1.0, low_open=True, high_open=True)
+    check_bool("il_share_optimizer", il_share_optimizer)
+    check_bool("il_trains_shared_features", il_trains_shared_features)
+    check_non_negative_int("critic_warmup_steps", critic_warmup_steps)
