@@ -283,7 +283,9 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
     def compute_il_loss(self, batch: DemonstrationBatch, loss: Literal["nll", "mse"] | None = None) -> th.Tensor:
         """The IL loss of a demonstration batch (``il_loss``'s kind unless ``loss`` is given)."""
-        return ILLossCalculator(loss or self.il_loss)(self, batch)  # type: ignore[arg-type]  # il_loss is checked to be one of IL_LOSSES
+        # The model's own calculator (made once in _setup_inril): the BC-regularisation callback calls this every RL step.
+        calculator = self._il_loss_calculator if loss is None else ILLossCalculator(loss)
+        return calculator(self, batch)
 
     def _deterministic_actor_message(self) -> str:
         return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
