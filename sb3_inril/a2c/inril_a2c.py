@@ -4,6 +4,7 @@ from stable_baselines3 import A2C
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import MaybeCallback
 
+from sb3_inril.common.diffusion.policies import DiffusionPolicy, MultiInputDiffusionPolicy
 from sb3_inril.common.on_policy import InRILOnPolicyMixin
 from sb3_inril.ppo.policies import ResidualMlpPolicy
 
@@ -24,7 +25,12 @@ class InRILA2C(InRILOnPolicyMixin, A2C):  # type: ignore[misc]  # the mixin type
     """
 
     # The parent's aliases plus the residual one (the actor-critic residual policy serves A2C as it serves PPO).
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**A2C.policy_aliases, "ResidualMlpPolicy": ResidualMlpPolicy}
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        **A2C.policy_aliases,
+        "ResidualMlpPolicy": ResidualMlpPolicy,
+        "DiffusionPolicy": DiffusionPolicy,
+        "MultiInputDiffusionPolicy": MultiInputDiffusionPolicy,
+    }
 
     def learn(
         self: SelfInRILA2C,

@@ -25,7 +25,9 @@ from sb3_inril.common.validation import check_bool, check_choice, check_float, c
 if TYPE_CHECKING:
     from sb3_inril.common.inril import InRILMixin
 
-IL_LOSSES = ("nll", "mse")
+IL_LOSSES = ("nll", "mse", "denoising")
+# A fixed seed for the noise of held-out denoising losses: comparable from one evaluation to the next.
+HELD_OUT_NOISE_SEED = 0
 
 
 class ILLossCalculator:
@@ -34,14 +36,24 @@ class ILLossCalculator:
 
     :param loss: ``"nll"``: negative log-likelihood of the demonstration action under the actor's
         action distribution (SB3's distribution: Gaussian, gSDE, squashed Gaussian, categorical,
-        multi-categorical, Bernoulli); ``"mse"``: squared error of the deterministic action (Box)
+        multi-categorical, Bernoulli); ``"mse"``: squared error of the deterministic action (Box);
+        ``"denoising"``: the noise-prediction loss of a diffusion policy
     """
 
-    def __init__(self, loss: Literal["nll", "mse"] = "nll") -> None:
+    def __init__(self, loss: Literal["nll", "mse", "denoising"] = "nll") -> None:
         check_choice("il_loss", loss, IL_LOSSES)
         self.loss = loss
 
-    def __call__(self, model: "InRILMixin", batch: DemonstrationBatch) -> th.Tensor:
+    def __call__(self, model: "InRILMixin", batch: DemonstrationBatch, held_out: bool = False) -> th.Tensor:
+        """
+        :param held_out: a held-out evaluation: a loss that draws noise (``"denoising"``) draws it
+            from a fixed-seed generator instead of the global RNG
+        """
+        if self.loss == "denoising":
+            generator = None
+            if held_out:
+                generator = th.Generator(device=model.device).manual_seed(HELD_OUT_NOISE_SEED)
+            return model.il_denoising_loss(batch.observations, batch.actions, generator)
         if self.loss == "nll":
             return -model.il_distribution(batch.observations).log_prob(batch.actions).mean()
         return th.mean((model.il_deterministic_actions(batch.observations) - batch.actions) ** 2)
@@ -53,7 +65,7 @@ def pretrain_policy(
     n_steps: int | None = None,
     batch_size: int | None = None,
     learning_rate: float = 1e-3,
-    loss: Literal["nll", "mse"] | None = None,
+    loss: Literal["nll", "mse", "denoising"] | None = None,
     log_std: float | None = None,
     init_vec_normalize: bool = True,
     progress_bar: bool = False,
@@ -162,4 +174,4 @@ def validation_loss(model: "InRILMixin", calculator: ILLossCalculator, max_size:
     if batch is None:
         return None
     with th.no_grad():
-        return calculator(model, batch).item()
+        return calculator(model, batch, held_out=True).item()

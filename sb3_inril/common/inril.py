@@ -31,6 +31,7 @@ from sb3_inril.common.attachment import DemonstrationAttachmentMixin
 from sb3_inril.common.behaviour_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
 from sb3_inril.common.demo_buffer import DemonstrationBatch, TensorObservations
 from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
+from sb3_inril.common.diffusion.policies import DiffusionActorCriticPolicy
 from sb3_inril.common.residual import ResidualPolicyMixin
 from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
@@ -82,8 +83,10 @@ class InRILMixin(DemonstrationAttachmentMixin):
         progress (default: the RL learning-rate schedule ``lr_schedule``, followed also when it is
         replaced after construction)
     :param il_loss: ``"nll"`` (negative log-likelihood of the demo action under the policy's action
-        distribution) or ``"mse"`` (squared error of the deterministic action); default: the class's
-        ``default_il_loss`` (``"nll"``; ``"mse"`` for deterministic actors such as TD3's)
+        distribution), ``"mse"`` (squared error of the deterministic action) or ``"denoising"`` (the
+        noise-prediction loss of a diffusion policy); default: the policy's ``default_il_loss`` when
+        it has one (diffusion policies: ``"denoising"``), else the class's (``"nll"``; ``"mse"`` for
+        deterministic actors such as TD3's)
     :param il_interval_unit: what ``il_interval`` counts: ``"gradient_step"`` (optimizer steps of the
         actor) or ``"train_call"`` (calls to ``train()``, i.e. rollouts for on-policy algorithms)
     :param il_max_grad_norm: clip the IL gradient to this norm (None: no clipping)
@@ -139,7 +142,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         il_steps: int = 1,
         il_batch_size: int | None = None,
         il_learning_rate: float | Schedule | None = None,
-        il_loss: Literal["nll", "mse"] | None = None,
+        il_loss: Literal["nll", "mse", "denoising"] | None = None,
         il_interval_unit: Literal["gradient_step", "train_call"] = "gradient_step",
         il_max_grad_norm: float | None = None,
         il_share_optimizer: bool = False,
@@ -161,7 +164,11 @@ class InRILMixin(DemonstrationAttachmentMixin):
         super().__init__(policy, env, *args, _init_setup_model=False, **kwargs)  # type: ignore[call-arg]  # the mixin's parent is the SB3 algorithm it goes in front of
         # Every argument is checked before anything else is built (the parent's are the parent's business).
         self.adaptive_interval = _adaptive_interval(il_interval)
-        loss_kind = il_loss if il_loss is not None else self.default_il_loss
+        # A policy may name its own IL loss (a diffusion policy's is its denoising loss).
+        policy_class = self.policy_class  # type: ignore[attr-defined]  # set by SB3's BaseAlgorithm
+        loss_kind: str = self.default_il_loss if il_loss is None else il_loss
+        if il_loss is None:
+            loss_kind = getattr(policy_class, "default_il_loss", loss_kind)
         _check_arguments(
             il_interval=il_interval,
             il_steps=il_steps,
@@ -281,11 +288,19 @@ class InRILMixin(DemonstrationAttachmentMixin):
             return self.policy.base_actions(observations)  # type: ignore[arg-type]  # residual policies take Box observations only
         return self._actor_deterministic_actions(observations)
 
-    def compute_il_loss(self, batch: DemonstrationBatch, loss: Literal["nll", "mse"] | None = None) -> th.Tensor:
+    def compute_il_loss(self, batch: DemonstrationBatch, loss: Literal["nll", "mse", "denoising"] | None = None) -> th.Tensor:
         """The IL loss of a demonstration batch (``il_loss``'s kind unless ``loss`` is given)."""
         # The model's own calculator (made once in _setup_inril): the BC-regularisation callback calls this every RL step.
         calculator = self._il_loss_calculator if loss is None else ILLossCalculator(loss)
         return calculator(self, batch)
+
+    def il_denoising_loss(
+        self, observations: TensorObservations, actions: th.Tensor, generator: th.Generator | None = None
+    ) -> th.Tensor:
+        """The noise-prediction loss of demonstration actions under a diffusion policy (``il_loss="denoising"``)."""
+        if not isinstance(self.policy, DiffusionActorCriticPolicy):
+            raise ValueError(f"il_loss: 'denoising' needs a diffusion policy, found {type(self.policy).__name__}")
+        return self.policy.denoising_loss(observations, actions, generator)
 
     def _deterministic_actor_message(self) -> str:
         return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
@@ -310,6 +325,12 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def _setup_inril(self) -> None:
         if self.il_loss == "mse" and not isinstance(self.action_space, spaces.Box):
             raise ValueError(f"il_loss: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
+        diffusion = isinstance(self.policy, DiffusionActorCriticPolicy)
+        if diffusion != (self.il_loss == "denoising"):
+            raise ValueError(
+                f"il_loss: a diffusion policy is imitated by its denoising loss and only it has one; found il_loss={self.il_loss!r} "
+                f"with {type(self.policy).__name__}"
+            )
         self._check_actor()
         if self.is_residual and self.gradient_separation not in (None, "residual"):
             raise ValueError(
@@ -568,7 +589,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         if batch is None:
             return {}
         with th.no_grad():
-            val_loss = self._il_loss_calculator(self, batch).item()
+            val_loss = self._il_loss_calculator(self, batch, held_out=True).item()
             actions = self.policy._predict(batch.observations, deterministic=True)
             reference = self.pretrained_policy._predict(batch.observations, deterministic=True)
             if isinstance(self.action_space, spaces.Box):
@@ -590,7 +611,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         n_steps: int | None = None,
         batch_size: int | None = None,
         learning_rate: float = 1e-3,
-        loss: Literal["nll", "mse"] | None = None,
+        loss: Literal["nll", "mse", "denoising"] | None = None,
         log_std: float | None = None,
         init_vec_normalize: bool = True,
         progress_bar: bool = False,
@@ -604,7 +625,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         :param n_steps: gradient steps instead of epochs
         :param batch_size: minibatch size (default: ``il_batch_size``)
         :param learning_rate: learning rate of the pre-training Adam (its own, fresh optimizer)
-        :param loss: ``"nll"`` or ``"mse"`` (default: ``il_loss``)
+        :param loss: ``"nll"``, ``"mse"`` or ``"denoising"`` (default: ``il_loss``)
         :param log_std: afterwards, set the policy's state-independent ``log_std`` to this value so
             that the first rollouts do not explore so widely that they wreck the cloned behaviour
         :param init_vec_normalize: when the env is wrapped in ``VecNormalize`` whose statistics have
@@ -624,6 +645,9 @@ class InRILMixin(DemonstrationAttachmentMixin):
             init_vec_normalize=init_vec_normalize,
             progress_bar=progress_bar,
         )
+        if isinstance(self.policy, DiffusionActorCriticPolicy):
+            # DPPO fine-tunes the last denoising steps and keeps the pre-trained model for the others.
+            self.policy.freeze_pretrained_denoiser()
         self._pretrain_done = True
         return stats
 

@@ -7,10 +7,18 @@ the policy's features extractor (the one for the actor when it is not shared), `
 """
 
 import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from sb3_inril.common.demo_buffer import TensorObservations
+from sb3_inril.common.diffusion.buffers import (
+    DenoisingChainRolloutBuffer,
+    DenoisingChainStorageMixin,
+    DictDenoisingChainRolloutBuffer,
+)
+from sb3_inril.common.diffusion.policies import DiffusionActorCriticPolicy
 from sb3_inril.common.inril import InRILMixin
 from sb3_inril.common.residual import ResidualPolicyMixin
 
@@ -19,11 +27,36 @@ class InRILOnPolicyMixin(InRILMixin):
     """IN-RIL for an on-policy actor-critic algorithm: ``class InRILA2C(InRILOnPolicyMixin, A2C)``."""
 
     policy: ActorCriticPolicy
+    policy_class: type[ActorCriticPolicy]
+    observation_space: spaces.Space
+    rollout_buffer: RolloutBuffer
+    rollout_buffer_class: type[RolloutBuffer] | None
+
+    def _setup_model(self) -> None:
+        # A diffusion policy's rollouts store denoising chains: its buffer is chosen here, before
+        # the parent builds one (a user's rollout_buffer_class must store chains too).
+        diffusion = issubclass(self.policy_class, DiffusionActorCriticPolicy)
+        if diffusion and self.rollout_buffer_class is None:
+            dict_obs = isinstance(self.observation_space, spaces.Dict)
+            self.rollout_buffer_class = DictDenoisingChainRolloutBuffer if dict_obs else DenoisingChainRolloutBuffer
+        chain_buffer = self.rollout_buffer_class is not None and issubclass(
+            self.rollout_buffer_class, DenoisingChainStorageMixin
+        )
+        if diffusion != chain_buffer:
+            raise ValueError(
+                f"rollout_buffer_class: a diffusion policy needs a buffer that stores denoising chains and only it can "
+                f"use one; found {getattr(self.rollout_buffer_class, '__name__', None)} with {self.policy_class.__name__}"
+            )
+        super()._setup_model()
+        if diffusion:
+            self.rollout_buffer.attach_policy(self.policy)  # type: ignore[attr-defined]  # a DenoisingChainStorageMixin, checked above
 
     def rl_actor_optimizer(self) -> th.optim.Optimizer:
         return self.policy.optimizer
 
     def _actor_parameters(self) -> list[th.nn.Parameter]:
+        if isinstance(self.policy, DiffusionActorCriticPolicy):
+            return self.policy.actor_parameters()
         modules = [self.policy.pi_features_extractor, self.policy.mlp_extractor.policy_net, self.policy.action_net]
         params = {id(param): param for module in modules for param in module.parameters()}
         log_std = getattr(self.policy, "log_std", None)

@@ -4,6 +4,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import MaybeCallback
 
+from sb3_inril.common.diffusion.policies import DiffusionPolicy, MultiInputDiffusionPolicy
 from sb3_inril.common.on_policy import InRILOnPolicyMixin
 from sb3_inril.ppo.policies import ResidualMlpPolicy
 
@@ -29,7 +30,12 @@ class InRILPPO(InRILOnPolicyMixin, PPO):  # type: ignore[misc]  # the mixin type
     """
 
     # The parent's aliases (MlpPolicy, CnnPolicy, MultiInputPolicy) plus the residual one.
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**PPO.policy_aliases, "ResidualMlpPolicy": ResidualMlpPolicy}
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        **PPO.policy_aliases,
+        "ResidualMlpPolicy": ResidualMlpPolicy,
+        "DiffusionPolicy": DiffusionPolicy,
+        "MultiInputDiffusionPolicy": MultiInputDiffusionPolicy,
+    }
 
     def learn(
         self: SelfInRILPPO,

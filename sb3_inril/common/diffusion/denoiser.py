@@ -1,0 +1,170 @@
+"""The pieces of a DDPM/DDIM action diffusion model: the noise schedule, the samplers' timesteps,
+one Gaussian denoising transition, and an MLP noise predictor ``eps_theta(x_t, t, s)``.
+
+Everything here works on flattened actions in ``[-1, 1]`` (a chunk of H actions of dimension A is a
+vector of H * A numbers) and on per-row timesteps, so that one batch may mix denoising steps (PPO's
+minibatches over the denoising chain do).
+"""
+
+import math
+from typing import Literal
+
+import torch as th
+from torch import nn
+
+BETA_SCHEDULES = ("cosine", "linear")
+SAMPLERS = ("ddpm", "ddim")
+
+
+def cosine_beta_schedule(n_steps: int, s: float = 0.008) -> th.Tensor:
+    """The cosine schedule of Nichol & Dhariwal (2021), as DPPO and diffusion policy use it."""
+    steps = th.arange(n_steps + 1, dtype=th.float64)
+    alphas_cumprod = th.cos(((steps / n_steps) + s) / (1 + s) * math.pi * 0.5) ** 2
+    alphas_cumprod = alphas_cumprod / alphas_cumprod[0]
+    betas = 1 - (alphas_cumprod[1:] / alphas_cumprod[:-1])
+    return th.clamp(betas, 0.0, 0.999).float()
+
+
+def linear_beta_schedule(n_steps: int) -> th.Tensor:
+    """The linear schedule of Ho et al. (2020), rescaled to ``n_steps``."""
+    scale = 1000 / n_steps
+    return th.linspace(scale * 1e-4, scale * 0.02, n_steps, dtype=th.float64).clamp(0.0, 0.999).float()
+
+
+class DiffusionSchedule(nn.Module):
+    """
+    The forward process ``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`` over ``n_steps`` DDPM
+    timesteps, and the reverse transitions of a DDPM or DDIM sampler.
+
+    A sampler is a decreasing list of timesteps ``t_0 > t_1 > ... > t_{S-1} = 0`` (all ``n_steps`` of
+    them for DDPM, ``ddim_steps`` evenly spaced ones for DDIM); step ``i`` goes from ``x_{t_i}`` to
+    ``x_{t_{i+1}}`` (to the action ``x_0`` after the last).
+
+    :param n_steps: T, the number of DDPM timesteps
+    :param beta_schedule: ``"cosine"`` (DPPO's) or ``"linear"``
+    :param denoised_clip_value: the predicted clean action is clipped to ``[-c, c]`` at every
+        denoising step (1.0: the action bounds, as DPPO does); None: no clipping
+    """
+
+    betas: th.Tensor
+    alphas_cumprod: th.Tensor
+    alphas_cumprod_prev: th.Tensor
+
+    def __init__(
+        self,
+        n_steps: int,
+        beta_schedule: Literal["cosine", "linear"] = "cosine",
+        denoised_clip_value: float | None = 1.0,
+    ) -> None:
+        super().__init__()
+        self.n_steps = n_steps
+        self.denoised_clip_value = denoised_clip_value
+        betas = cosine_beta_schedule(n_steps) if beta_schedule == "cosine" else linear_beta_schedule(n_steps)
+        alphas_cumprod = th.cumprod(1.0 - betas, dim=0)
+        # Not saved in the state dict: they follow from the constructor arguments.
+        self.register_buffer("betas", betas, persistent=False)
+        self.register_buffer("alphas_cumprod", alphas_cumprod, persistent=False)
+        self.register_buffer("alphas_cumprod_prev", th.cat([th.ones(1), alphas_cumprod[:-1]]), persistent=False)
+
+    def sampler_timesteps(self, sampler: Literal["ddpm", "ddim"], ddim_steps: int | None = None) -> list[int]:
+        """The decreasing timesteps a sampler visits (``ddim_steps`` of them for DDIM, evenly spaced)."""
+        if sampler == "ddpm":
+            return list(range(self.n_steps - 1, -1, -1))
+        n = ddim_steps or self.n_steps
+        ratio = self.n_steps // n
+        return [i * ratio for i in range(n - 1, -1, -1)]
+
+    def add_noise(self, x0: th.Tensor, t: th.Tensor, noise: th.Tensor) -> th.Tensor:
+        """``x_t`` for clean actions ``x0``, per-row timesteps ``t`` and Gaussian ``noise``."""
+        abar = self.alphas_cumprod[t].unsqueeze(-1)
+        return abar.sqrt() * x0 + (1.0 - abar).sqrt() * noise
+
+    def transition(
+        self,
+        x: th.Tensor,
+        eps: th.Tensor,
+        t: th.Tensor,
+        t_prev: th.Tensor,
+        sampler: Literal["ddpm", "ddim"],
+        ddim_eta: float = 1.0,
+    ) -> tuple[th.Tensor, th.Tensor]:
+        """
+        Mean and standard deviation (before any floor) of ``x_{t_prev} | x_t`` given the predicted noise.
+
+        :param x: ``x_t``, shape (batch, dim)
+        :param eps: the denoiser's noise prediction at ``(x_t, t)``
+        :param t: timestep of each row
+        :param t_prev: the timestep each row goes to (-1: the clean action)
+        :param sampler: ``"ddpm"`` (posterior ``q(x_{t-1} | x_t, x_0)``; ``t_prev`` must be ``t - 1``)
+            or ``"ddim"`` (Song et al. 2021, with noise scale ``ddim_eta``)
+        :return: ``(mean, std)``, the std with shape (batch, 1)
+        """
+        abar = self.alphas_cumprod[t].unsqueeze(-1)
+        abar_prev = th.where(t_prev >= 0, self.alphas_cumprod[t_prev.clamp(min=0)], th.ones_like(t_prev, dtype=x.dtype))
+        abar_prev = abar_prev.unsqueeze(-1)
+        x0 = (x - (1.0 - abar).sqrt() * eps) / abar.sqrt()
+        if self.denoised_clip_value is not None:
+            x0 = x0.clamp(-self.denoised_clip_value, self.denoised_clip_value)
+        if sampler == "ddpm":
+            beta = self.betas[t].unsqueeze(-1)
+            mean = (beta * abar_prev.sqrt() / (1.0 - abar)) * x0 + ((1.0 - abar_prev) * (1.0 - beta).sqrt() / (1.0 - abar)) * x
+            var = beta * (1.0 - abar_prev) / (1.0 - abar)
+            return mean, var.clamp(min=0.0).sqrt()
+        # DDIM: the noise implied by the (clipped) clean action, then a step to t_prev.
+        eps = (x - abar.sqrt() * x0) / (1.0 - abar).sqrt()
+        sigma = ddim_eta * ((1.0 - abar_prev) / (1.0 - abar) * (1.0 - abar / abar_prev)).clamp(min=0.0).sqrt()
+        mean = abar_prev.sqrt() * x0 + (1.0 - abar_prev - sigma**2).clamp(min=0.0).sqrt() * eps
+        return mean, sigma
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """The transformer's sinusoidal position embedding of the timestep, then a small MLP."""
+
+    def __init__(self, dim: int, activation_fn: type[nn.Module] = nn.Mish) -> None:
+        super().__init__()
+        self.dim = dim
+        self.mlp = nn.Sequential(nn.Linear(dim, dim * 2), activation_fn(), nn.Linear(dim * 2, dim))
+
+    def forward(self, t: th.Tensor) -> th.Tensor:
+        half = self.dim // 2
+        scale = math.log(10000) / max(half - 1, 1)
+        freqs = th.exp(th.arange(half, device=t.device, dtype=th.float32) * -scale)
+        angles = t.float().unsqueeze(-1) * freqs.unsqueeze(0)
+        embedding = th.cat([angles.sin(), angles.cos()], dim=-1)
+        if self.dim % 2:
+            embedding = th.cat([embedding, th.zeros_like(embedding[:, :1])], dim=-1)
+        return self.mlp(embedding)
+
+
+class MlpDenoiser(nn.Module):
+    """
+    ``eps_theta(x_t, t, s)``: an MLP on the noisy action, the timestep embedding and the
+    observation's features.
+
+    :param action_dim: dimension of the (flattened) action or action chunk
+    :param condition_dim: dimension of the observation features it is conditioned on
+    :param net_arch: hidden layer sizes
+    :param activation_fn: activation (DPPO uses Mish)
+    :param time_embedding_dim: size of the timestep embedding
+    """
+
+    def __init__(
+        self,
+        action_dim: int,
+        condition_dim: int,
+        net_arch: list[int],
+        activation_fn: type[nn.Module] = nn.Mish,
+        time_embedding_dim: int = 16,
+    ) -> None:
+        super().__init__()
+        self.time_embedding = SinusoidalTimeEmbedding(time_embedding_dim, activation_fn)
+        layers: list[nn.Module] = []
+        last = action_dim + time_embedding_dim + condition_dim
+        for size in net_arch:
+            layers += [nn.Linear(last, size), activation_fn()]
+            last = size
+        layers.append(nn.Linear(last, action_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: th.Tensor, t: th.Tensor, condition: th.Tensor) -> th.Tensor:
+        return self.net(th.cat([x, self.time_embedding(t), condition], dim=-1))
