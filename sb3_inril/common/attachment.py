@@ -1,5 +1,6 @@
 """Attaching demonstrations to a model: how a source is recorded (path, shipped name, spec or data),
-read and validated against the env's own spaces, saved with the model with a fingerprint of its
+read and validated against the env's own spaces (per-step actions cut into the chunks of an
+``ActionChunkWrapper`` env), saved with the model with a fingerprint of its
 file, and re-attached on ``load`` (read only when ``learn``/``pretrain`` needs them).
 """
 
@@ -17,6 +18,7 @@ from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, VecTransposeImage, unwrap_vec_wrapper
 
+from sb3_inril.common.chunking import chunk_demonstrations
 from sb3_inril.common.demo_buffer import DemonstrationBuffer, TensorObservations
 from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
 from sb3_inril.common.loaders import check_observation_layout, detect_format, load_demonstrations
@@ -64,6 +66,7 @@ class DemonstrationAttachmentMixin:
     action_space: spaces.Space
     device: th.device
     seed: int | None
+    verbose: int
     demonstrations: Any
     demo_val_fraction: float
     il_batch_size: int
@@ -184,6 +187,7 @@ class DemonstrationAttachmentMixin:
                 stacklevel=3,
             )
         self._preloaded_demonstrations = None  # the buffer holds the data now
+        demonstrations = self._chunk_for_env(demonstrations)
         try:
             return DemonstrationBuffer(
                 demonstrations,
@@ -202,6 +206,35 @@ class DemonstrationAttachmentMixin:
             if layout and "'obs" in str(error):
                 raise ValueError(f"{error}; the demonstrations' observation keys and sizes: {layout}") from error
             raise
+
+    def _env_action_chunk_size(self) -> int | None:
+        """The ``action_chunk_size`` of the env's :class:`sb3_inril.common.chunking.ActionChunkWrapper`, if any
+        (VecEnv wrappers such as VecNormalize forward ``get_attr`` to the envs)."""
+        env = getattr(self, "env", None)
+        if env is None or not env.has_attr("action_chunk_size"):
+            return None
+        return int(env.get_attr("action_chunk_size", indices=[0])[0])
+
+    def _chunk_for_env(self, demonstrations: Demonstrations) -> Demonstrations:
+        """
+        Per-step demonstrations cut into the chunks of an env wrapped in ``ActionChunkWrapper``.
+
+        Only when the env says its chunk size ``H`` and the action space is ``(H, *A)`` for the
+        demonstrations' per-step shape ``A``; demonstrations already of the env's shape, and those
+        of neither shape (the buffer names the mismatch), are left alone.
+        """
+        horizon = self._env_action_chunk_size()
+        if horizon is None or not isinstance(self.action_space, spaces.Box):
+            return demonstrations
+        demo_shape = demonstrations.actions.shape[1:]
+        if demo_shape == self.action_space.shape or (horizon, *demo_shape) != self.action_space.shape:
+            return demonstrations
+        if self.verbose >= 1:  # once per attachment, as SB3 reports its device
+            print(
+                f"demonstrations: per-step actions of shape {demo_shape} cut into chunks of {horizon} for the env's "
+                f"ActionChunkWrapper (action_space {self.action_space}); episode tails padded with the last action"
+            )
+        return chunk_demonstrations(demonstrations, horizon)
 
     def set_demonstrations(self, demonstrations: DemonstrationSource | None) -> None:
         """
