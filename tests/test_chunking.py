@@ -2,11 +2,15 @@
 auto-chunking when per-step demonstrations meet a chunked env."""
 
 import math
+import os
+import subprocess
+import sys
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import yaml
 from gymnasium import spaces
 from stable_baselines3.common.env_checker import check_env
 from stable_baselines3.common.env_util import make_vec_env
@@ -302,3 +306,34 @@ def test_mismatched_action_shapes_still_fail(pendulum_demos):
         InRILPPO("MlpPolicy", chunked_pendulum(), demonstrations=other_chunks)
     with pytest.raises(ValueError, match=r"field 'acts' has per-step shape \(3, 1\), expected \(1,\)"):
         InRILPPO("MlpPolicy", "Pendulum-v1", demonstrations=chunk_demonstrations(pendulum_demos, 3))  # env not chunked
+
+
+@pytest.mark.slow
+def test_zoo_env_wrapper_key(tmp_path, pendulum_demos):
+    """rl_zoo3's `env_wrapper` key chunks the env; the per-step demonstrations follow (also in BC pre-training)."""
+    np.savez(tmp_path / "demos.npz", **pendulum_demos)
+    entry = {
+        "policy": "MlpPolicy",
+        "n_timesteps": 128,
+        "n_steps": 64,
+        "batch_size": 16,
+        "n_epochs": 1,
+        "il_interval": 1,
+        "demonstrations": "demos.npz",
+        "pretrain_kwargs": {"n_steps": 5},
+        "env_wrapper": [{"sb3_inril.common.chunking.ActionChunkWrapper": {"chunk_size": 4}}],
+    }
+    with open(tmp_path / "inril_ppo.yml", "w") as file:
+        yaml.safe_dump({"Pendulum-v1": entry}, file)
+    args = "--algo inril_ppo --env Pendulum-v1 -n 128 -conf inril_ppo.yml -f logs --seed 0".split()
+    result = subprocess.run(
+        [sys.executable, "-m", "sb3_inril.train", *args],
+        cwd=tmp_path,
+        env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "per-step actions of shape (1,) cut into chunks of 4" in result.stdout
+    model = InRILPPO.load(tmp_path / "logs" / "inril_ppo" / "Pendulum-v1_1" / "Pendulum-v1.zip")
+    assert model.action_space.shape == (4, 1)
