@@ -297,8 +297,7 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
             if deterministic:
                 x_next = mean
             else:
-                std = std.clamp(min=self.min_sampling_denoising_std)
-                x_next = mean + std * self._noise(mean)
+                x_next = mean + std.clamp(min=self.min_sampling_denoising_std) * self._noise(mean)
             if t_prev == -1:
                 x_next = x_next.clamp(-1.0, 1.0)  # the action itself stays in bounds
             if not deterministic and i >= first_ft:
