@@ -284,6 +284,24 @@ def test_per_step_demonstrations_are_chunked_at_attach(pendulum_demos, inril_cla
     assert np.array_equal(model.demo_buffer.actions.cpu().numpy(), by_hand.demo_buffer.actions.cpu().numpy())
 
 
+def test_diffusion_policy_on_chunks(pendulum_demos):
+    model = InRILPPO(
+        "DiffusionPolicy",
+        chunked_pendulum(4),
+        demonstrations=pendulum_demos,
+        il_interval=1,
+        n_steps=64,
+        batch_size=32,
+        n_epochs=1,
+        seed=0,
+        policy_kwargs=dict(denoising_steps=5, denoiser_net_arch=[32, 32]),
+    )
+    model.pretrain(n_steps=3)  # behaviour cloning on the chunks too
+    model.learn(128)
+    assert model.interleaving.n_il_updates > 0 and model.demo_buffer.actions.shape[1] == 4
+    assert model.predict(model.env.reset(), deterministic=True)[0].shape == (1, 4, 1)
+
+
 def test_chunked_at_attach_through_vec_normalize_and_after_load(demos_npz, tmp_path):
     vec_env = VecNormalize(
         make_vec_env("Pendulum-v1", n_envs=2, wrapper_class=ActionChunkWrapper, wrapper_kwargs={"chunk_size": 2})
