@@ -79,42 +79,57 @@ class DiffusionSchedule(nn.Module):
         abar = self.alphas_cumprod[t].unsqueeze(-1)
         return abar.sqrt() * x0 + (1.0 - abar).sqrt() * noise
 
-    def transition(
-        self,
-        x: th.Tensor,
-        eps: th.Tensor,
-        t: th.Tensor,
-        t_prev: th.Tensor,
-        sampler: Literal["ddpm", "ddim"],
-        ddim_eta: float = 1.0,
-    ) -> tuple[th.Tensor, th.Tensor]:
+    def step_table(self, timesteps: list[int], sampler: Literal["ddpm", "ddim"], ddim_eta: float = 1.0) -> th.Tensor:
         """
-        Mean and standard deviation (before any floor) of ``x_{t_prev} | x_t`` given the predicted noise.
+        The coefficients of each step of a sampler's chain, computed once (in float64).
+
+        Step ``i`` goes from ``x_{t_i}`` to ``x_{t_{i+1}}`` (the clean action after the last). With the
+        predicted noise ``eps`` and the clean action it implies, ``x0 = (x - s1 eps) / s0`` (clipped):
+        DDPM's posterior mean is ``a x0 + b x``, DDIM's ``a x0 + b eps'`` with ``eps'`` the noise the
+        clipped ``x0`` implies; ``std`` is the step's noise scale before any floor.
+
+        :return: (len(timesteps), 5): ``s0, s1, a, b, std`` per step
+        """
+        abar = self.alphas_cumprod.double()
+        rows = []
+        for i, t in enumerate(timesteps):
+            abar_t = abar[t]
+            abar_prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else th.ones((), dtype=th.float64)
+            s0, s1 = abar_t.sqrt(), (1.0 - abar_t).sqrt()
+            if sampler == "ddpm":
+                beta = 1.0 - abar_t / abar_prev  # beta_t when the chain visits every timestep
+                a = beta * abar_prev.sqrt() / (1.0 - abar_t)
+                b = (1.0 - abar_prev) * (1.0 - beta).sqrt() / (1.0 - abar_t)
+                std = (beta * (1.0 - abar_prev) / (1.0 - abar_t)).clamp(min=0.0).sqrt()
+            else:
+                std = ddim_eta * ((1.0 - abar_prev) / (1.0 - abar_t) * (1.0 - abar_t / abar_prev)).clamp(min=0.0).sqrt()
+                a, b = abar_prev.sqrt(), (1.0 - abar_prev - std**2).clamp(min=0.0).sqrt()
+            rows.append(th.stack([s0, s1, a, b, std]))
+        return th.stack(rows).float()
+
+    def transition(
+        self, x: th.Tensor, eps: th.Tensor, coefficients: th.Tensor | list[float], sampler: Literal["ddpm", "ddim"]
+    ) -> tuple[th.Tensor, th.Tensor | float]:
+        """
+        Mean and standard deviation (before any floor) of one denoising step.
 
         :param x: ``x_t``, shape (batch, dim)
         :param eps: the denoiser's noise prediction at ``(x_t, t)``
-        :param t: timestep of each row
-        :param t_prev: the timestep each row goes to (-1: the clean action)
-        :param sampler: ``"ddpm"`` (posterior ``q(x_{t-1} | x_t, x_0)``; ``t_prev`` must be ``t - 1``)
-            or ``"ddim"`` (Song et al. 2021, with noise scale ``ddim_eta``)
-        :return: ``(mean, std)``, the std with shape (batch, 1)
+        :param coefficients: the step's row of :meth:`step_table`: a (batch, 5) tensor (each row its
+            own step) or one row as floats (every row the same step)
+        :param sampler: ``"ddpm"`` or ``"ddim"``
+        :return: ``(mean, std)``, the std (batch, 1) or a float
         """
-        abar = self.alphas_cumprod[t].unsqueeze(-1)
-        abar_prev = th.where(t_prev >= 0, self.alphas_cumprod[t_prev.clamp(min=0)], th.ones_like(t_prev, dtype=x.dtype))
-        abar_prev = abar_prev.unsqueeze(-1)
-        x0 = (x - (1.0 - abar).sqrt() * eps) / abar.sqrt()
+        s0, s1, a, b, std = (
+            [coefficients[:, i : i + 1] for i in range(5)] if isinstance(coefficients, th.Tensor) else list(coefficients)
+        )
+        x0 = (x - s1 * eps) / s0
         if self.denoised_clip_value is not None:
             x0 = x0.clamp(-self.denoised_clip_value, self.denoised_clip_value)
         if sampler == "ddpm":
-            beta = self.betas[t].unsqueeze(-1)
-            mean = (beta * abar_prev.sqrt() / (1.0 - abar)) * x0 + ((1.0 - abar_prev) * (1.0 - beta).sqrt() / (1.0 - abar)) * x
-            var = beta * (1.0 - abar_prev) / (1.0 - abar)
-            return mean, var.clamp(min=0.0).sqrt()
-        # DDIM: the noise implied by the (clipped) clean action, then a step to t_prev.
-        eps = (x - abar.sqrt() * x0) / (1.0 - abar).sqrt()
-        sigma = ddim_eta * ((1.0 - abar_prev) / (1.0 - abar) * (1.0 - abar / abar_prev)).clamp(min=0.0).sqrt()
-        mean = abar_prev.sqrt() * x0 + (1.0 - abar_prev - sigma**2).clamp(min=0.0).sqrt() * eps
-        return mean, sigma
+            return a * x0 + b * x, std
+        # DDIM: the noise implied by the (clipped) clean action, then a step along it.
+        return a * x0 + b * ((x - s0 * x0) / s1), std
 
 
 class SinusoidalTimeEmbedding(nn.Module):

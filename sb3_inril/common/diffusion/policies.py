@@ -87,6 +87,7 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
 
     #: The IL loss of IN-RIL for this policy: the denoising (noise-prediction) loss.
     default_il_loss: ClassVar[str] = "denoising"
+    sampler_step_table: th.Tensor
 
     def __init__(
         self,
@@ -195,6 +196,14 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
         self.deterministic_timesteps: list[int] = self.diffusion.sampler_timesteps("ddim", self.ddim_steps)
         # Timesteps at or above this one are denoised by the frozen copy (in any chain).
         self.fine_tuned_below = timesteps[len(timesteps) - self.ft_denoising_steps] + 1
+        # Each step's coefficients, computed once: as floats for sampling (one step for the whole
+        # batch), as a table for PPO's minibatches (each row its own step). Both hold the same numbers.
+        table = self.diffusion.step_table(timesteps, self.sampler, self.ddim_eta)
+        self.register_buffer("sampler_step_table", table, persistent=False)
+        self._sampler_steps: list[list[float]] = table.tolist()
+        self._deterministic_steps: list[list[float]] = self.diffusion.step_table(
+            self.deterministic_timesteps, "ddim", 0.0
+        ).tolist()
         if self.ortho_init:
             # SB3's initialisation of the critic side and the features; the denoiser keeps PyTorch's.
             extractors = [self.pi_features_extractor, self.vf_features_extractor]
@@ -255,26 +264,22 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
         noise = th.randn_like(like)
         return noise if self.randn_clip_value is None else noise.clamp(-self.randn_clip_value, self.randn_clip_value)
 
-    def step_log_prob(self, mean: th.Tensor, std: th.Tensor, x_next: th.Tensor) -> th.Tensor:
+    def step_log_prob(self, mean: th.Tensor, std: th.Tensor | float, x_next: th.Tensor) -> th.Tensor:
         """Log-density of ``x_next`` under one denoising transition, as PPO's ratio uses it (std floored,
         per-dimension values clamped, then reduced over the action dimensions)."""
-        std = std.clamp(min=self.min_logprob_denoising_std).expand_as(mean)
-        log_prob = th.distributions.Normal(mean, std).log_prob(x_next)
+        std = th.as_tensor(std, dtype=mean.dtype, device=mean.device).clamp(min=self.min_logprob_denoising_std).expand_as(mean)
+        # The Gaussian log-density written out: a Normal object per step costs more than the step.
+        log_prob = -0.5 * ((x_next - mean) / std) ** 2 - th.log(std) - 0.5 * np.log(2 * np.pi)
         if self.log_prob_clamp is not None:
             log_prob = log_prob.clamp(*self.log_prob_clamp)
         return log_prob.mean(dim=-1) if self.log_prob_reduction == "mean" else log_prob.sum(dim=-1)
-
-    def _transition(
-        self, latent_pi: th.Tensor, x: th.Tensor, t: th.Tensor, t_prev: th.Tensor, net: nn.Module, eta: float, sampler: str
-    ) -> tuple[th.Tensor, th.Tensor]:
-        eps = net(x, t, latent_pi)
-        return self.diffusion.transition(x, eps, t, t_prev, sampler, eta)  # type: ignore[arg-type]  # one of SAMPLERS
 
     def sample(self, latent_pi: th.Tensor, deterministic: bool = False) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         """
         Run the denoising chain for actor features ``latent_pi``.
 
-        :param deterministic: the DDIM chain without noise (``ddim_steps``) instead of the sampler's
+        :param deterministic: the DDIM chain without noise (``ddim_steps``) from ``x_T = 0`` instead
+            of the sampler's chain from Gaussian noise
         :return: the action in ``[-1, 1]`` (batch, action_dim); the fine-tuned part of the chain
             (batch, K' + 1, action_dim), ``x`` before the first fine-tuned step to the action; the
             log-density of each fine-tuned step (batch, K') (the last two empty when deterministic)
@@ -285,20 +290,18 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
         shape = (batch, self.action_dim)
         x = th.zeros(shape, device=latent_pi.device) if deterministic else th.randn(shape, device=latent_pi.device)
         timesteps = self.deterministic_timesteps if deterministic else self.sampler_timesteps
-        sampler = "ddim" if deterministic else self.sampler
-        eta = 0.0 if deterministic else self.ddim_eta
+        steps = self._deterministic_steps if deterministic else self._sampler_steps
+        sampler: Literal["ddpm", "ddim"] = "ddim" if deterministic else self.sampler
         first_ft = len(timesteps) - self.ft_denoising_steps
         chain, log_probs = [], []
-        for i, t in enumerate(timesteps):
-            t_prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
-            t_rows = th.full((batch,), t, device=x.device, dtype=th.long)
-            prev_rows = th.full((batch,), t_prev, device=x.device, dtype=th.long)
-            mean, std = self._transition(latent_pi, x, t_rows, prev_rows, self._denoiser_for(t), eta, sampler)
+        for i, (t, coefficients) in enumerate(zip(timesteps, steps)):
+            eps = self._denoiser_for(t)(x, th.full((batch,), t, device=x.device, dtype=th.long), latent_pi)
+            mean, std = self.diffusion.transition(x, eps, coefficients, sampler)
             if deterministic:
                 x_next = mean
             else:
-                x_next = mean + std.clamp(min=self.min_sampling_denoising_std) * self._noise(mean)
-            if t_prev == -1:
+                x_next = mean + max(float(std), self.min_sampling_denoising_std) * self._noise(mean)
+            if i == len(timesteps) - 1:
                 x_next = x_next.clamp(-1.0, 1.0)  # the action itself stays in bounds
             if not deterministic and i >= first_ft:
                 if i == first_ft:
@@ -333,12 +336,11 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
         the entropy of that Gaussian transition (reduced like the log-density; it depends on the
         schedule and the std floor only, so it carries no gradient, as in DPPO).
         """
-        timesteps = th.as_tensor(self.sampler_timesteps + [-1], device=x.device)
         index = step + len(self.sampler_timesteps) - self.ft_denoising_steps
-        mean, std = self._transition(
-            latent_pi, x, timesteps[index], timesteps[index + 1], self.denoiser, self.ddim_eta, self.sampler
-        )
-        std = std.clamp(min=self.min_logprob_denoising_std).expand_as(mean).detach()
+        timesteps = th.as_tensor(self.sampler_timesteps, device=x.device)[index]
+        eps = self.denoiser(x, timesteps, latent_pi)
+        mean, std = self.diffusion.transition(x, eps, self.sampler_step_table[index], self.sampler)
+        std = th.as_tensor(std).clamp(min=self.min_logprob_denoising_std).expand_as(mean).detach()
         entropy = 0.5 + 0.5 * np.log(2 * np.pi) + th.log(std)
         entropy = entropy.mean(dim=-1) if self.log_prob_reduction == "mean" else entropy.sum(dim=-1)
         return self.step_log_prob(mean, std, x_next), entropy
