@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 
 from sb3_inril import InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, evaluate_with_success
+from sb3_inril.common.chunking import ActionChunkWrapper
 from sb3_inril.data import demonstration_path
 from sb3_inril.hyperparams import read_entry, split_entry
 
@@ -87,7 +88,14 @@ def pretrain_kwargs(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_env(config: dict[str, Any]) -> gym.Env:
-    return gym.make(config["env"], **config.get("env_kwargs", {}))
+    env = gym.make(config["env"], **config.get("env_kwargs", {}))
+    chunk = config.get("action_chunk")
+    # A policy step is a chunk of H env actions; per-step demonstrations are chunked when attached.
+    return ActionChunkWrapper(env, chunk_size=chunk) if chunk else env
+
+
+def policy_name(config: dict[str, Any]) -> str:
+    return config.get("policy", "MlpPolicy")
 
 
 def _run_packed(arguments: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
@@ -100,9 +108,17 @@ def pretrained_start(config: dict[str, Any], seed: int) -> str:
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         model = ALGOS[config["algo"]](
-            "MlpPolicy", make_env(config), demonstrations=config["demos"], seed=seed, device="cpu", **algo_kwargs(config)
+            policy_name(config),
+            make_env(config),
+            demonstrations=config["demos"],
+            seed=seed,
+            device="cpu",
+            **algo_kwargs(config),
         )
-        model.pretrain(n_epochs=config["pretrain_epochs"], **pretrain_kwargs(config))
+        settings = pretrain_kwargs(config)
+        if not isinstance(getattr(model.policy, "log_std", None), th.nn.Parameter):
+            settings.pop("log_std", None)  # e.g. a diffusion policy: its exploration is its denoising noise
+        model.pretrain(n_epochs=config["pretrain_epochs"], **settings)
         th.save(model.policy.state_dict(), path + ".tmp")
         os.replace(path + ".tmp", path)  # atomic: a parallel run never reads half a file
     return path
@@ -114,7 +130,7 @@ def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
     algo_class = ALGOS[config["algo"]]
     env = Monitor(make_env(config))
     model = algo_class(
-        "MlpPolicy",
+        policy_name(config),
         env,
         demonstrations=config["demos"],
         seed=seed,
@@ -261,7 +277,9 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
     ax.axhline(summary["threshold"], color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("environment steps of fine-tuning")
     ax.set_ylabel(f"{label} (mean over seeds, 95% bootstrap CI)")
-    ax.set_title(f"{config['env']}, {config['algo'].upper()}, demos: {os.path.basename(config['demos'])}")
+    policy = "" if config.get("policy", "MlpPolicy") == "MlpPolicy" else f" ({config['policy']})"
+    chunk = f", chunks of {config['action_chunk']}" if config.get("action_chunk") else ""
+    ax.set_title(f"{config['env']}, {config['algo'].upper()}{policy}{chunk}, demos: {os.path.basename(config['demos'])}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -275,6 +293,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--env-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"horizon\": 100}', for gym.make")
     parser.add_argument("--metric", choices=sorted(METRICS), default="return", help="what the summary and plot compare")
     parser.add_argument("--algo", choices=sorted(ALGOS), default="ppo")
+    parser.add_argument(
+        "--policy", default="MlpPolicy", help="e.g. DiffusionPolicy (settings in --algo-kwargs' policy_kwargs)"
+    )
+    parser.add_argument(
+        "--action-chunk", type=int, default=None, help="H: the policy acts in chunks of H env actions (timesteps count chunks)"
+    )
     parser.add_argument("--demos", default="medium", help="'expert'/'medium'/'scripted' (shipped for --env) or a path")
     parser.add_argument("--methods", nargs="+", default=list(BASE_METHODS[:-1]))
     parser.add_argument("--seeds", type=int, nargs="+", default=[5], help="a count (one number) or a list of seeds")
@@ -302,6 +326,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         env_kwargs=args.env_kwargs,
         metric=args.metric,
         algo=args.algo,
+        policy=args.policy,
+        action_chunk=args.action_chunk,
         demos=demos,
         methods=args.methods,
         seeds=seeds,
