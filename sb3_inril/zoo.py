@@ -32,10 +32,17 @@ from sb3_inril.common.loaders import MINARI_ID
 from sb3_inril.data import is_shipped_name, resolve_shipped
 from sb3_inril.hyperparams import ZOO_KEYS, hyperparams_dir
 
-INRIL_ALGOS: dict[str, type[BaseAlgorithm]] = {"inril_ppo": InRILPPO, "inril_sac": InRILSAC, "inril_tqc": InRILTQC}
+# inril_dppo is InRILPPO with its own hyperparameters file: a diffusion policy fine-tuned over its
+# denoising chain (zoo_hyperparams/inril_dppo.yml).
+INRIL_ALGOS: dict[str, type[BaseAlgorithm]] = {
+    "inril_ppo": InRILPPO,
+    "inril_dppo": InRILPPO,
+    "inril_sac": InRILSAC,
+    "inril_tqc": InRILTQC,
+}
 # IN-RIL class of each plain algorithm, used for the BC start of the plain baselines.
 BC_TWINS = {"ppo": InRILPPO, "sac": InRILSAC, "tqc": InRILTQC}
-BASE_SAMPLERS = {"inril_ppo": "ppo", "inril_sac": "sac", "inril_tqc": "tqc"}
+BASE_SAMPLERS = {"inril_ppo": "ppo", "inril_dppo": "ppo", "inril_sac": "sac", "inril_tqc": "tqc"}
 BC_KEYS = {"demonstrations", "pretrain_kwargs"}
 
 

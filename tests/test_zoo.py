@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
 TINY = {
     "inril_ppo": "n_steps:64 batch_size:16 n_epochs:1",
+    "inril_dppo": "n_steps:64 batch_size:64 n_epochs:1",
     "inril_sac": "learning_starts:50 batch_size:16 critic_warmup_steps:10",
     "inril_tqc": "learning_starts:50 batch_size:16 critic_warmup_steps:10",
 }
@@ -48,6 +49,13 @@ def zoo_config(tmp_path, pendulum_demos) -> str:
     for algo in ("inril_ppo", "inril_sac", "inril_tqc"):
         with open(tmp_path / f"{algo}.yml", "w") as file:
             yaml.safe_dump(config, file)
+    diffusion = {
+        **config["Pendulum-v1"],
+        "policy": "DiffusionPolicy",
+        "policy_kwargs": "dict(denoising_steps=4, denoiser_net_arch=[32])",
+    }
+    with open(tmp_path / "inril_dppo.yml", "w") as file:
+        yaml.safe_dump({"Pendulum-v1": diffusion}, file)
     plain = {"Pendulum-v1": {key: value for key, value in config["Pendulum-v1"].items() if key != "il_interval"}}
     with open(tmp_path / "ppo.yml", "w") as file:
         yaml.safe_dump(plain, file)
