@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--horizon", type=int, default=None, help="default: robomimic's for the task")
     parser.add_argument("--keep-failures", action="store_true", help="also write unsuccessful episodes")
     parser.add_argument("--model-file", action="store_true", help="store the MuJoCo XML in every demo (40 kB each)")
+    parser.add_argument(
+        "--cameras", nargs="*", default=[], help="also write these cameras' images, e.g. agentview robot0_eye_in_hand"
+    )
+    parser.add_argument("--camera-size", type=int, default=84, help="image height and width (robomimic: 84)")
     parser.add_argument("--out", required=True, help="output path without extension")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = parser.parse_args(argv)
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
         keep_failures=args.keep_failures,
         include_model_file=args.model_file,
         command=command,
+        camera_names=args.cameras,
+        camera_size=args.camera_size,
     )
     print(
         f"{args.task}: scripted expert success rate {stats['success_rate']:.3f} "

@@ -2,9 +2,15 @@
 sampled in minibatches that look like what the policy sees during RL.
 
 Every demonstration is kept on the device as a torch tensor in the dtype SB3 feeds the policy
-(images as ``uint8``), so an IL step costs one ``randint`` and index operations, never a numpy
-round trip. Observations are stored as the env returns them; the env's ``VecNormalize``
+(images as ``uint8``: converted to float by the policy, per minibatch), so an IL step costs one
+``randint`` and index operations, never a numpy round trip. The observations are held once, in
+the order read; the training and held-out parts are row numbers into them (no copy of the images
+per part). Observations are stored as the env returns them; the env's ``VecNormalize``
 statistics (at sampling time) and SB3's image transposition are applied per minibatch.
+
+A key read lazily from an HDF5 file (:class:`~sb3_inril.common.hdf5_store.LazyRows`, robomimic's
+``lazy=True``) stays in the file: each minibatch reads its rows (sorted, through the store's
+bounded cache) and moves them to the device.
 """
 
 import warnings
@@ -20,13 +26,15 @@ from sb3_inril.common.demonstrations import (
     Demonstrations,
     DemonstrationSource,
     Observations,
-    take_rows,
     validate_demonstrations,
 )
+from sb3_inril.common.hdf5_store import LazyRows
 from sb3_inril.common.loaders import load_demonstrations
 
 #: Observations as tensors: one, or one per key of a Dict observation space.
 TensorObservations = th.Tensor | dict[str, th.Tensor]
+#: What the buffer holds: tensors, and keys read from a file per minibatch.
+_StoredObservations = th.Tensor | dict[str, th.Tensor | LazyRows]
 
 
 class DemonstrationBatch(NamedTuple):
@@ -34,15 +42,24 @@ class DemonstrationBatch(NamedTuple):
     actions: th.Tensor
 
 
-def _to_tensor(observations: Observations, device: th.device) -> TensorObservations:
+def _to_tensor(observations: Observations, device: th.device) -> _StoredObservations:
     if isinstance(observations, dict):
-        return {key: th.as_tensor(value, device=device) for key, value in observations.items()}
+        return {
+            key: value if isinstance(value, LazyRows) else th.as_tensor(value, device=device)
+            for key, value in observations.items()
+        }
     return th.as_tensor(observations, device=device)
 
 
-def _index(observations: TensorObservations, index: th.Tensor | slice) -> TensorObservations:
+def _rows(value: th.Tensor | LazyRows, index: th.Tensor, device: th.device) -> th.Tensor:
+    if isinstance(value, LazyRows):
+        return th.as_tensor(value[index.cpu().numpy()], device=device)
+    return value[index]
+
+
+def _index(observations: _StoredObservations, index: th.Tensor, device: th.device) -> TensorObservations:
     if isinstance(observations, dict):
-        return {key: value[index] for key, value in observations.items()}
+        return {key: _rows(value, index, device) for key, value in observations.items()}
     return observations[index]
 
 
@@ -100,9 +117,11 @@ class DemonstrationBuffer:
                 "repeat pairs; lower demo_val_fraction or add demonstrations",
                 stacklevel=2,
             )
-        self.observations = _to_tensor(take_rows(observations, train_index), self.device)
+        # Held once (on the CPU, numpy's memory: no copy); the parts are row numbers into them.
+        self._all_observations = _to_tensor(observations, self.device)
+        self._train_rows = th.as_tensor(train_index, dtype=th.long, device=self.device)
+        self._val_rows = th.as_tensor(val_index, dtype=th.long, device=self.device)
         self.actions = th.as_tensor(actions[train_index], device=self.device)
-        self.val_observations = _to_tensor(take_rows(observations, val_index), self.device)
         self.val_actions = th.as_tensor(actions[val_index], device=self.device)
         self._generator = th.Generator(device=self.device)
         self._generator.manual_seed(int(rng.integers(2**62)))
@@ -133,6 +152,16 @@ class DemonstrationBuffer:
 
     def __len__(self) -> int:
         return len(self.actions)
+
+    @property
+    def observations(self) -> TensorObservations:
+        """The training part's observations (a copy; lazily read keys are read whole)."""
+        return _index(self._all_observations, self._train_rows, self.device)
+
+    @property
+    def val_observations(self) -> TensorObservations:
+        """The held-out part's observations (a copy; lazily read keys are read whole)."""
+        return _index(self._all_observations, self._val_rows, self.device)
 
     @property
     def n_val(self) -> int:
@@ -176,30 +205,33 @@ class DemonstrationBuffer:
     def sample(self, batch_size: int) -> DemonstrationBatch:
         """Draw a minibatch (with replacement) from the training part, as the policy sees observations."""
         index = th.randint(len(self.actions), (batch_size,), device=self.device, generator=self._generator)
-        return DemonstrationBatch(self.normalize(_index(self.observations, index)), self.actions[index])
+        rows = _index(self._all_observations, self._train_rows[index], self.device)
+        return DemonstrationBatch(self.normalize(rows), self.actions[index])
 
     def iterate_epoch(self, batch_size: int) -> Iterator[DemonstrationBatch]:
         """One pass over the training part in a random order (for BC pre-training)."""
         order = th.randperm(len(self.actions), device=self.device, generator=self._generator)
         for index in th.split(order, batch_size):
-            yield DemonstrationBatch(self.normalize(_index(self.observations, index)), self.actions[index])
+            rows = _index(self._all_observations, self._train_rows[index], self.device)
+            yield DemonstrationBatch(self.normalize(rows), self.actions[index])
 
     def validation_batch(self, max_size: int | None = None) -> DemonstrationBatch | None:
         """The held-out part (its first ``max_size`` pairs), as the policy sees it; None when nothing is held out."""
         if self.n_val == 0:
             return None
         end = self.n_val if max_size is None else min(max_size, self.n_val)
-        return DemonstrationBatch(self.normalize(_index(self.val_observations, slice(0, end))), self.val_actions[:end])
+        rows = _index(self._all_observations, self._val_rows[:end], self.device)
+        return DemonstrationBatch(self.normalize(rows), self.val_actions[:end])
 
     def raw_observations(self) -> Observations:
-        """All raw observations (training and held-out), e.g. to initialise VecNormalize statistics."""
-
-        def both(train: th.Tensor, val: th.Tensor) -> np.ndarray:
-            return th.cat([train, val]).cpu().numpy()
-
-        if isinstance(self.observations, dict):
-            return {key: both(value, self.val_observations[key]) for key, value in self.observations.items()}  # type: ignore[index]  # both dicts or both tensors, as stored
-        return both(self.observations, self.val_observations)  # type: ignore[arg-type]  # both dicts or both tensors, as stored
+        """All raw observations (training and held-out, in the order read), e.g. to initialise
+        VecNormalize statistics; lazily read keys stay lazy (``np.asarray`` reads them)."""
+        if isinstance(self._all_observations, dict):
+            return {
+                key: value if isinstance(value, LazyRows) else value.cpu().numpy()  # type: ignore[misc]  # LazyRows reads as an array
+                for key, value in self._all_observations.items()
+            }
+        return self._all_observations.cpu().numpy()
 
     def __repr__(self) -> str:
         return f"DemonstrationBuffer({len(self)} training pairs, {self.n_val} held out, {self.n_episodes} episodes)"

@@ -7,7 +7,9 @@ dtypes) is checked when it is built, so nothing downstream can print or train on
 data; :func:`validate_demonstrations` then checks it against an env's spaces.
 
 Observations are an array ``(N, *obs_shape)``, or a dict of such arrays for ``spaces.Dict``
-observation spaces (one entry per key).
+observation spaces (one entry per key); a key may be a
+:class:`~sb3_inril.common.hdf5_store.LazyRows` (rows read from an HDF5 file when sampled, for
+image datasets larger than memory).
 """
 
 import os
@@ -18,12 +20,15 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from sb3_inril.common.hdf5_store import LazyRows
+
 # Anything the IN-RIL algorithms accept as ``demonstrations=``: a path (any format the loaders read),
 # a mapping of arrays, imitation's ``Transitions`` (or any object with ``obs`` and ``acts`` arrays),
 # a sequence of imitation ``Trajectory`` objects, or :class:`Demonstrations`. imitation is never imported.
 DemonstrationSource = str | os.PathLike | Mapping[str, Any] | Any
 
-#: Observations: one array, or one array per key of a ``spaces.Dict``.
+#: Observations: one array, or one array per key of a ``spaces.Dict`` (a key's rows may be a
+#: :class:`~sb3_inril.common.hdf5_store.LazyRows`, which reads like an array).
 Observations = np.ndarray | dict[str, np.ndarray]
 
 OBS_KEYS = ("obs", "observations")
@@ -70,6 +75,8 @@ def to_array(value: Any, field_name: str, where: str = "") -> np.ndarray:
     :raises ValueError: for ragged data, strings and objects
     """
     suffix = f" ({where})" if where else ""
+    if isinstance(value, LazyRows):  # read when sampled: its dtype and shape are the file's, checked when opened
+        return value  # type: ignore[return-value]  # an array-like of rows, see LazyRows
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged nested lists
@@ -474,11 +481,21 @@ def validate_observations(observations: Observations, space: spaces.Space, field
         )
     if isinstance(space, spaces.Box):
         _check_shape(observations, space.shape, field_name, space, "observation_space")
+        if isinstance(observations, LazyRows) or _dtype_covers_box(observations, space):
+            # Nothing to check row by row: a lazy key's rows are never all read (its dtype must be
+            # the space's), and the dtype of an in-memory image key already bounds its values.
+            # Images stay as they are, without an int64 copy 8x their size.
+            if observations.dtype != space.dtype:
+                raise ValueError(
+                    f"demonstrations: field '{field_name}' has dtype {observations.dtype}, expected {space.dtype} "
+                    f"(the env's observation_space {space}) for rows read from the file when sampled"
+                )
+            return observations
         if np.issubdtype(space.dtype, np.integer):  # images: integers within the dtype's range
             observations = _check_integers(observations, field_name, space)
             _check_range(observations, space.low, space.high, field_name, space)
             return observations.astype(space.dtype)
-        observations = observations.astype(np.float32)
+        observations = observations.astype(np.float32, copy=False)  # no copy of what already is float32
         _check_finite(observations, field_name)
         outside = (observations < space.low) | (observations > space.high)
         if outside.any():
@@ -513,6 +530,14 @@ def validate_observations(observations: Observations, space: spaces.Space, field
         f"demonstrations: observation_space {space} is not supported, expected Box, Discrete, MultiDiscrete, "
         "MultiBinary or a Dict of them"
     )
+
+
+def _dtype_covers_box(observations: np.ndarray, space: spaces.Box) -> bool:
+    """True when ``observations`` has the space's integer dtype and the space's bounds are that dtype's range."""
+    if observations.dtype != space.dtype or not np.issubdtype(space.dtype, np.integer):
+        return False
+    info = np.iinfo(str(space.dtype))
+    return bool(np.all(space.low <= info.min) and np.all(space.high >= info.max))
 
 
 def validate_actions(actions: np.ndarray, space: spaces.Space, bounds_tolerance: float = 1e-6) -> np.ndarray:

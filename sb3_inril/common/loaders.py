@@ -34,12 +34,14 @@ from sb3_inril.common.demonstrations import (
     Demonstrations,
     DemonstrationSpec,
     as_demonstrations,
+    episode_starts_from_lengths,
     from_episodes,
     n_rows,
     take_rows,
     to_array,
     to_observations,
 )
+from sb3_inril.common.hdf5_store import DEFAULT_CACHE_BYTES, HDF5RowStore, LazyRows
 from sb3_inril.data import is_shipped_name, resolve_shipped
 
 FORMATS = ("npz", "imitation", "robomimic", "minari", "arrays")
@@ -295,15 +297,21 @@ def _robomimic_obs_group(data: Any, demo: str, path: str) -> Any:
     return group["obs"]
 
 
-def robomimic_obs_layout(path: str, demo: str | None = None) -> dict[str, int]:
-    """The low-dimensional observation keys of a robomimic file (one vector per step) and their
-    sizes, sorted by name: the default order in which :func:`load_demonstrations` concatenates them."""
+def robomimic_obs_layout(path: str, demo: str | None = None, include_images: bool = False) -> dict[str, int]:
+    """
+    The low-dimensional observation keys of a robomimic file (one vector per step) and their
+    sizes, sorted by name: the default order in which :func:`load_demonstrations` concatenates them.
+
+    :param path: the file
+    :param demo: the demo to look at (default: the first)
+    :param include_images: also the image keys (``agentview_image``, ...), sized height * width * channels
+    """
     with _open_hdf5(path) as file:
         data = _robomimic_data(file, path)
         if not len(data):
             raise ValueError(f"demonstrations: {path!r} has no demonstration in its 'data' group")
         group = _robomimic_obs_group(data, demo or sorted(data.keys(), key=_natural_key)[0], path)
-        return {key: _per_step_size(group[key]) for key in sorted(group.keys()) if group[key].ndim <= 2}
+        return {key: _per_step_size(group[key]) for key in sorted(group.keys()) if include_images or group[key].ndim <= 2}
 
 
 def read_robomimic_env_args(path: str) -> dict[str, Any]:
@@ -352,11 +360,64 @@ def _check_per_step_lengths(
                 )
 
 
+def _check_robomimic_demo(
+    data: Any,
+    demo: str,
+    first: str,
+    path: str,
+    keys: list[str],
+    key_shapes: dict[str, tuple[int, ...]],
+    actions: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """One demo's actions, rewards and done flags; its observation keys checked (present, numeric,
+    one row per action, the first demo's per-step shape, recorded in ``key_shapes``) without reading them."""
+    obs_group = _robomimic_obs_group(data, demo, path)
+    group = data[demo]
+    if "actions" not in group:
+        raise ValueError(f"demonstrations: {path!r} demo {demo!r} has no 'actions', found {sorted(group.keys())}")
+    where = f"{path!r} demo {demo!r}"
+    demo_actions = to_array(group["actions"][()], "actions", where).astype(np.float32)
+    if len(demo_actions) == 0:
+        raise ValueError(f"demonstrations: {where} has no step, expected at least one (observation, action) pair")
+    if demo_actions.ndim != 2:
+        raise ValueError(f"demonstrations: {where}: 'actions' has shape {demo_actions.shape}, expected (steps, action_dim)")
+    if actions and demo_actions.shape[1:] != actions[0].shape[1:]:
+        raise ValueError(
+            f"demonstrations: {where}: field 'acts' has per-step shape {demo_actions.shape[1:]}, "
+            f"{path!r} demo {first!r} has {actions[0].shape[1:]}: every episode needs the same action shape"
+        )
+    for key in keys:
+        if key not in obs_group:
+            raise ValueError(f"demonstrations: {where} has no observation key {key!r}, found {sorted(obs_group.keys())}")
+        dataset = obs_group[key]
+        to_array(dataset[()] if dataset.ndim == 0 else dataset[:1], f"obs/{key}", where)  # dtype and rank
+        shape = tuple(dataset.shape[1:]) or (1,)
+        if len(dataset) != len(demo_actions):
+            raise ValueError(
+                f"demonstrations: length mismatch in {where}: obs key {key!r} has {len(dataset)} steps, "
+                f"expected {len(demo_actions)} (the length of 'actions')"
+            )
+        if key_shapes.setdefault(key, shape) != shape:
+            raise ValueError(
+                f"demonstrations: obs key {key!r} has per-step shape {shape} in {where}, {key_shapes[key]} in demo {first!r}"
+            )
+    rewards = to_array(group["rewards"][()], "rewards", where).reshape(-1) if "rewards" in group else None
+    dones = to_array(group["dones"][()], "dones", where).reshape(-1) if "dones" in group else None
+    return demo_actions, rewards, dones
+
+
 def _load_robomimic(
-    path: str, obs_keys: list[str] | None = None, filter_key: str | None = None, observation_format: str = "flat"
+    path: str,
+    obs_keys: list[str] | None = None,
+    filter_key: str | None = None,
+    observation_format: str = "flat",
+    lazy: bool = False,
+    cache_bytes: int | None = None,
 ) -> Demonstrations:
     if observation_format not in OBSERVATION_FORMATS:
         raise ValueError(f"observation_format: expected one of {OBSERVATION_FORMATS}, found {observation_format!r}")
+    if lazy and observation_format != "dict":
+        raise ValueError("lazy: rows read from the file when sampled need observation_format='dict', found 'flat'")
     with _open_hdf5(path) as file:
         data = _robomimic_data(file, path)
         demos = _robomimic_demos(file, data, path, filter_key)
@@ -370,48 +431,38 @@ def _load_robomimic(
                 f"demonstrations: observation keys {unknown or keys} not found in {path!r} demo {demos[0]!r}, "
                 f"available keys and sizes: {sizes}"
             )
-        observations: list[Any] = []
         actions: list[np.ndarray] = []
         rewards: list[np.ndarray | None] = []
         dones: list[np.ndarray | None] = []
         key_shapes: dict[str, tuple[int, ...]] = {}
+        # First the shapes of every demo (no observation is read), then each key into one array:
+        # an image dataset is never held twice (per demo and concatenated).
         for demo in demos:
-            obs_group = _robomimic_obs_group(data, demo, path)
-            group = data[demo]
-            if "actions" not in group:
-                raise ValueError(f"demonstrations: {path!r} demo {demo!r} has no 'actions', found {sorted(group.keys())}")
-            where = f"{path!r} demo {demo!r}"
-            demo_actions = to_array(group["actions"][()], "actions", where).astype(np.float32)
-            if len(demo_actions) == 0:
-                raise ValueError(f"demonstrations: {where} has no step, expected at least one (observation, action) pair")
-            if demo_actions.ndim != 2:
-                raise ValueError(
-                    f"demonstrations: {where}: 'actions' has shape {demo_actions.shape}, expected (steps, action_dim)"
-                )
-            parts: dict[str, np.ndarray] = {}
-            for key in keys:
-                if key not in obs_group:
-                    raise ValueError(
-                        f"demonstrations: {where} has no observation key {key!r}, found {sorted(obs_group.keys())}"
-                    )
-                value = to_array(obs_group[key][()], f"obs/{key}", where)
-                if value.ndim == 1:
-                    value = value[:, None]
-                if len(value) != len(demo_actions):
-                    raise ValueError(
-                        f"demonstrations: length mismatch in {where}: obs key {key!r} has {len(value)} steps, "
-                        f"expected {len(demo_actions)} (the length of 'actions')"
-                    )
-                if key_shapes.setdefault(key, value.shape[1:]) != value.shape[1:]:
-                    raise ValueError(
-                        f"demonstrations: obs key {key!r} has per-step shape {value.shape[1:]} in {where}, "
-                        f"{key_shapes[key]} in demo {demos[0]!r}"
-                    )
-                parts[key] = value if observation_format == "dict" else value.reshape(len(value), -1).astype(np.float32)
-            observations.append(parts if observation_format == "dict" else np.concatenate(list(parts.values()), axis=1))
+            demo_actions, demo_rewards, demo_dones = _check_robomimic_demo(
+                data, demo, demos[0], path, keys, key_shapes, actions
+            )
             actions.append(demo_actions)
-            rewards.append(to_array(group["rewards"][()], "rewards", where).reshape(-1) if "rewards" in group else None)
-            dones.append(to_array(group["dones"][()], "dones", where).reshape(-1) if "dones" in group else None)
+            rewards.append(demo_rewards)
+            dones.append(demo_dones)
+        lengths = [len(demo_actions) for demo_actions in actions]
+        lazy_keys = [key for key in keys if lazy and len(key_shapes[key]) >= 2]  # images (and other >= 2-D keys)
+        store = None
+        if lazy_keys:
+            store = HDF5RowStore(
+                path, demos, lengths, lazy_keys, DEFAULT_CACHE_BYTES if cache_bytes is None else int(cache_bytes)
+            )
+        parts: dict[str, Any] = {}
+        for key in keys:
+            if store is not None and key in lazy_keys:
+                parts[key] = LazyRows(store, key)
+                continue
+            dtype = first_obs[key].dtype if observation_format == "dict" else np.float32
+            values = np.empty((sum(lengths), *key_shapes[key]), dtype=dtype)
+            begin = 0
+            for demo, length in zip(demos, lengths):
+                values[begin : begin + length] = data[demo]["obs"][key][()].reshape(length, *key_shapes[key])
+                begin += length
+            parts[key] = values
         env_args = data.attrs.get("env_args")
         try:
             env_args = json.loads(env_args) if isinstance(env_args, (str, bytes)) else None
@@ -426,14 +477,19 @@ def _load_robomimic(
         "obs_key_sizes": {key: int(np.prod(shape, dtype=int)) for key, shape in key_shapes.items()},
         "env_args": env_args,
     }
+    if lazy_keys:
+        metadata["lazy_keys"] = lazy_keys
     _check_per_step_lengths(path, demos, actions, {"rewards": rewards, "dones": dones})
     present_rewards = [value for value in rewards if value is not None]  # absent rewards are never invented
-    demonstrations = from_episodes(
+    observations: Any = parts
+    if observation_format == "flat":
+        observations = np.concatenate([value.reshape(len(value), -1) for value in parts.values()], axis=1)
+    demonstrations = Demonstrations(
         observations,
-        actions,
-        present_rewards if len(present_rewards) == len(rewards) else None,
-        metadata,
-        episode_names=[f"{path!r} demo {d!r}" for d in demos],
+        np.concatenate(actions),
+        episode_starts_from_lengths(lengths),
+        np.concatenate(present_rewards) if len(present_rewards) == len(rewards) else None,
+        metadata=metadata,
     )
     present_dones = [value for value in dones if value is not None]
     if len(present_dones) == len(dones):
@@ -561,6 +617,8 @@ def load_demonstrations(
     obs_keys: list[str] | None = None,
     filter_key: str | None = None,
     observation_format: str | None = None,
+    lazy: bool | None = None,
+    cache_bytes: int | None = None,
 ) -> Demonstrations:
     """
     Read demonstrations from any supported source; every IN-RIL algorithm accepts the result as
@@ -573,7 +631,12 @@ def load_demonstrations(
         low-dimensional key, sorted by name)
     :param filter_key: robomimic only: a ``mask/<filter_key>`` subset such as ``"train"`` or ``"valid"``
     :param observation_format: robomimic only: ``"flat"`` (one vector, the default) or ``"dict"`` (one
-        array per key, for a ``spaces.Dict`` env)
+        array per key, for a ``spaces.Dict`` env; image keys stay ``uint8``)
+    :param lazy: robomimic only, with ``observation_format="dict"``: image keys (2-D or more per step)
+        are not read now but per minibatch, from the file, through a cache of at most
+        ``cache_bytes`` (:class:`~sb3_inril.common.hdf5_store.HDF5RowStore`): for datasets larger
+        than memory. The file must stay in place while the model trains
+    :param cache_bytes: robomimic only, with ``lazy=True``: the cache's bound in bytes (default 512 MiB)
     :return: the demonstrations
     :raises ValueError, TypeError, FileNotFoundError, PermissionError: naming the source and the field
     """
@@ -583,7 +646,9 @@ def load_demonstrations(
     if filter_key is not None and not isinstance(filter_key, str):
         raise TypeError(f"filter_key: expected a str, found {type(filter_key).__name__} {filter_key!r}")
     detected = format or detect_format(source)
-    robomimic_only = dict(obs_keys=obs_keys, filter_key=filter_key, observation_format=observation_format)
+    robomimic_only = dict(
+        obs_keys=obs_keys, filter_key=filter_key, observation_format=observation_format, lazy=lazy, cache_bytes=cache_bytes
+    )
     if detected != "robomimic" and any(value is not None for value in robomimic_only.values()):
         given = sorted(key for key, value in robomimic_only.items() if value is not None)
         raise ValueError(f"{' / '.join(given)}: only for robomimic files, found format {detected!r}")
@@ -600,7 +665,7 @@ def load_demonstrations(
         elif detected == "imitation":
             demonstrations = _load_imitation(path)
         elif detected == "robomimic":
-            demonstrations = _load_robomimic(path, obs_keys, filter_key, observation_format or "flat")
+            demonstrations = _load_robomimic(path, obs_keys, filter_key, observation_format or "flat", bool(lazy), cache_bytes)
         else:
             demonstrations = _load_minari(path)
     except ValueError as error:

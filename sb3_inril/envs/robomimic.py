@@ -6,9 +6,14 @@ robomimic's own ``EnvRobosuite`` needs ``mujoco_py``; this module needs only ``r
 robomimic HDF5 file (``RobomimicEnv.from_dataset(path)``), old robosuite 1.2-1.4 controller
 configurations included.
 
-Observations are the low-dimensional observation keys, in the order given: concatenated into one
-vector (``observation_format="flat"``, the default) or a ``spaces.Dict`` of one vector per key
-(``"dict"``). Key names are robomimic's: robosuite's ``object-state`` is ``object``;
+Observations are the observation keys, in the order given: concatenated into one vector
+(``observation_format="flat"``, the default) or a ``spaces.Dict`` of one vector per key
+(``"dict"``). Camera images are keys ``<camera>_image`` (robomimic's names: ``agentview_image``,
+``robot0_eye_in_hand_image``), ``uint8`` arrays ``(height, width, 3)``, channel-last and upright as
+robomimic's files store them (robosuite 1.5 renders them upside down, its default ``"opengl"``
+image convention, and robomimic flips them before writing: so does this env); they need
+``observation_format="dict"`` and an offscreen renderer (MuJoCo's ``MUJOCO_GL``: ``egl``, set here
+when the user has not set it, works on a CPU-only machine with Mesa's EGL). Key names are robomimic's: robosuite's ``object-state`` is ``object``;
 ``robot<i>_eef_vel_lin`` / ``robot<i>_eef_vel_ang`` (in robomimic's datasets, gone from robosuite
 1.5's observations) are computed from the end-effector site's velocity. The reward is sparse (1 on
 success) by default, ``info["is_success"]`` is set at every step (SB3 logs it as
@@ -102,7 +107,35 @@ OBJECT_LAYOUTS = ("v141", "v15")
 OBSERVATION_FORMATS = ("flat", "dict")
 
 _RENDERING_OFF = dict(has_renderer=False, has_offscreen_renderer=False, use_camera_obs=False)
+#: robomimic's name of a camera's image: ``<camera>_image`` (robosuite 1.5 uses the same names).
+IMAGE_SUFFIX = "_image"
+#: robomimic's image datasets are rendered at 84 x 84.
+DEFAULT_CAMERA_SIZE = 84
 _VELOCITY_SUFFIXES = ("_eef_vel_lin", "_eef_vel_ang")
+
+
+def is_image_key(key: str) -> bool:
+    """True for a camera image key (``<camera>_image``, robomimic's and robosuite's name)."""
+    return key.endswith(IMAGE_SUFFIX)
+
+
+def set_default_gl_backend() -> str:
+    """
+    Select MuJoCo's offscreen renderer for camera observations, unless the user has chosen one.
+
+    ``MUJOCO_GL=egl`` renders without a display; on a machine without a GPU, Mesa's EGL (the
+    ``libegl1``, ``libegl-mesa0`` and ``libgl1-mesa-dri`` packages on Debian/Ubuntu) renders on the
+    CPU. robosuite 1.5 itself switches to ``egl`` when ``MUJOCO_GL`` is unset (its
+    ``MUJOCO_GPU_RENDERING`` macro); setting it here, before robosuite is imported, makes the choice
+    visible and keeps it for other MuJoCo renderers in the process. ``MUJOCO_GL=osmesa`` needs
+    ``libOSMesa`` (``libosmesa6``) instead.
+
+    :return: the backend in use (``MUJOCO_GL``)
+    """
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    if os.environ["MUJOCO_GL"] == "egl":
+        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # PyOpenGL must load EGL, not GLX, without a display
+    return os.environ["MUJOCO_GL"]
 
 
 def _require_robosuite() -> Any:
@@ -235,15 +268,17 @@ def _init_arguments(env_class: type) -> set[str]:
 
 class RobomimicEnv(gym.Env):
     """
-    A robomimic task (robosuite 1.5) as a gymnasium env with low-dimensional observations.
+    A robomimic task (robosuite 1.5) as a gymnasium env with low-dimensional and camera observations.
 
     :param task: a robosuite environment name (``"Lift"``, ``"PickPlaceCan"``, ``"NutAssemblySquare"``,
         ``"TwoArmTransport"``); ignored when ``env_args`` is given
     :param env_args: robomimic ``env_args`` (dict or JSON string) to build the env from instead
     :param obs_keys: the observation keys, in this order (default: robomimic's low-dimensional keys
-        for the task, see :data:`DEFAULT_OBS_KEYS`)
+        for the task, see :data:`DEFAULT_OBS_KEYS`); ``<camera>_image`` keys (``agentview_image``,
+        ``robot0_eye_in_hand_image``) switch that camera on
     :param observation_format: ``"flat"``: the keys' values concatenated into one float32 vector;
         ``"dict"``: a ``spaces.Dict`` of one float32 vector per key, in the order of ``obs_keys``
+        (camera images: ``uint8`` ``Box(0, 255, (height, width, 3))``; they need ``"dict"``)
     :param reward_type: ``"sparse"`` (1 on success, else 0) or ``"dense"`` (robosuite's shaped reward)
     :param horizon: steps before the episode is truncated (default: robomimic's for the task)
     :param terminate_on_success: end the episode at the first success
@@ -255,6 +290,8 @@ class RobomimicEnv(gym.Env):
         and v0.1 files, robosuite <= 1.4; the tasks of :data:`V141_OBJECT_OBSERVABLES`, other tasks
         keep robosuite 1.5's) or ``"v15"`` (robosuite 1.5's ``object-state``, robomimic's
         ``low_dim_v15`` files); default: ``env_args``'s (:func:`object_layout_of_env_args`), else ``"v141"``
+    :param camera_height: height of the camera images (default: ``env_args``'s ``camera_heights``, else 84)
+    :param camera_width: width of the camera images (default: ``env_args``'s ``camera_widths``, else 84)
     """
 
     metadata = {"render_modes": []}
@@ -271,7 +308,10 @@ class RobomimicEnv(gym.Env):
         env_kwargs: dict[str, Any] | None = None,
         observation_format: str = "flat",
         object_layout: str | None = None,
+        camera_height: int | None = None,
+        camera_width: int | None = None,
     ) -> None:
+        image_keys = _image_keys(obs_keys, observation_format)
         robosuite = _require_robosuite()
         if reward_type not in ("sparse", "dense"):
             raise ValueError(f"reward_type: expected 'sparse' or 'dense', found {reward_type!r}")
@@ -287,6 +327,9 @@ class RobomimicEnv(gym.Env):
         if object_layout is None:
             object_layout = object_layout_of_env_args(env_args)
         kwargs.update(env_kwargs or {})
+        #: The cameras observed, each as ``<camera>_image`` (robomimic's key).
+        self.camera_names = [key[: -len(IMAGE_SUFFIX)] for key in image_keys]
+        kwargs.update(self._camera_kwargs(kwargs, camera_height, camera_width))
         if seed is not None:
             kwargs["seed"] = int(seed)
         if horizon is None:
@@ -305,6 +348,8 @@ class RobomimicEnv(gym.Env):
 
             kwargs["controller_configs"] = load_composite_controller_config(robot=kwargs["robots"][0])
         self.robosuite_kwargs = kwargs
+        if image_keys:
+            self._check_cameras(robosuite, task, kwargs)
         self.env = robosuite.make(task, **kwargs)
         self.object_layout = object_layout
         #: The observables the ``object`` vector concatenates (None: robosuite's ``object-state``).
@@ -316,17 +361,27 @@ class RobomimicEnv(gym.Env):
         raw = self.env.reset()
         #: Every low-dimensional key this env can observe, with its size (robomimic's names).
         self.available_key_sizes = available = self._available_sizes(raw)
+        #: The camera images observed, with their shapes ``(height, width, 3)``.
+        self.image_shapes = {key: tuple(np.shape(raw[key])) for key in image_keys}
         self.obs_keys = list(obs_keys) if obs_keys is not None else list(DEFAULT_OBS_KEYS.get(task, _SINGLE_ARM_KEYS))
-        unknown = [key for key in self.obs_keys if key not in available]
+        unknown = [key for key in self.obs_keys if key not in available and key not in self.image_shapes]
         if unknown or not self.obs_keys:
             raise ValueError(
                 f"obs_keys: {unknown or self.obs_keys} not observations of robosuite's {task}; "
                 f"available keys and sizes: {available}"
             )
-        self.obs_key_sizes = {key: available[key] for key in self.obs_keys}
+        # Values per step (an image: height * width * 3), as the loader measures a file's keys.
+        self.obs_key_sizes = {
+            key: int(np.prod(self.image_shapes[key])) if key in self.image_shapes else available[key] for key in self.obs_keys
+        }
         if observation_format == "dict":
             # A sequence of pairs keeps the keys in the order given (a dict would be sorted).
-            boxes = [(key, spaces.Box(-np.inf, np.inf, (size,), np.float32)) for key, size in self.obs_key_sizes.items()]
+            boxes = [
+                (key, spaces.Box(0, 255, self.image_shapes[key], np.uint8))
+                if key in self.image_shapes
+                else (key, spaces.Box(-np.inf, np.inf, (size,), np.float32))
+                for key, size in self.obs_key_sizes.items()
+            ]
             self.observation_space = spaces.Dict(boxes)
         else:
             size = sum(self.obs_key_sizes.values())
@@ -342,18 +397,54 @@ class RobomimicEnv(gym.Env):
 
         :param path: the HDF5 file (its ``data.attrs["env_args"]``)
         :param obs_keys: default: the file's low-dimensional keys in alphabetical order, as
-            :func:`~sb3_inril.load_demonstrations` reads them
+            :func:`~sb3_inril.load_demonstrations` reads them; image keys (``agentview_image``) render
+            those cameras at the file's image size (with ``observation_format="dict"``)
         :param kwargs: more :class:`RobomimicEnv` arguments (``object_layout`` defaults to the file's,
             see :func:`object_layout_of_env_args`)
         """
         from sb3_inril.common.loaders import read_robomimic_env_args, robomimic_obs_layout
 
-        file_layout = robomimic_obs_layout(path)
-        env = cls(env_args=read_robomimic_env_args(path), obs_keys=obs_keys or list(file_layout), **kwargs)
+        file_layout = robomimic_obs_layout(path, include_images=True)
+        low_dim = robomimic_obs_layout(path)
+        env = cls(env_args=read_robomimic_env_args(path), obs_keys=obs_keys or list(low_dim), **kwargs)
         # Keys the file lacks, or holds with other sizes, are caught now, not at the first IL step.
         demo_layout = {key: file_layout[key] for key in env.obs_keys if key in file_layout}
         check_observation_layout(demo_layout, env.obs_key_sizes, path)
         return env
+
+    def _camera_kwargs(self, kwargs: dict[str, Any], height: int | None, width: int | None) -> dict[str, Any]:
+        """robosuite's camera arguments for :attr:`camera_names` (none without cameras)."""
+        if not self.camera_names:
+            return {}
+        #: The images' (height, width): the arguments, else ``env_args``'s, else robomimic's 84 x 84.
+        self.camera_size = (
+            int(height or _first_size(kwargs.get("camera_heights")) or DEFAULT_CAMERA_SIZE),
+            int(width or _first_size(kwargs.get("camera_widths")) or DEFAULT_CAMERA_SIZE),
+        )
+        return dict(
+            has_offscreen_renderer=True,
+            use_camera_obs=True,
+            camera_names=self.camera_names,
+            camera_heights=self.camera_size[0],
+            camera_widths=self.camera_size[1],
+            camera_depths=False,
+        )
+
+    @staticmethod
+    def _check_cameras(robosuite: Any, task: str, kwargs: dict[str, Any]) -> None:
+        """A named error for a camera the task's model lacks (robosuite fails later, deep in its renderer)."""
+        # robosuite's camera list is known only once the model is built: build it without rendering.
+        probe = robosuite.make(task, **{**kwargs, **_RENDERING_OFF})
+        try:
+            cameras = [probe.sim.model.camera_id2name(index) for index in range(probe.sim.model.ncam)]
+        finally:
+            probe.close()
+        unknown = [name for name in kwargs["camera_names"] if name not in cameras]
+        if unknown:
+            raise ValueError(
+                f"obs_keys: {[name + IMAGE_SUFFIX for name in unknown]} name cameras robosuite's {task} does not have; "
+                f"its cameras: {[name + IMAGE_SUFFIX for name in cameras]}"
+            )
 
     def _setup_object_layout(self) -> tuple[str, ...] | None:
         """Make robosuite compute the ``object`` observables as robosuite 1.4 did; their names."""
@@ -397,6 +488,8 @@ class RobomimicEnv(gym.Env):
         return dict(sorted(sizes.items()))
 
     def _value(self, raw: dict[str, np.ndarray], key: str) -> np.ndarray:
+        if key in self.image_shapes:
+            return self._image(raw[key])
         if key == "object":
             if self.object_observables is None:
                 return raw["object-state"]
@@ -406,6 +499,15 @@ class RobomimicEnv(gym.Env):
             return self._velocity(int(key[len("robot") : -len(suffix)]), suffix)
         return raw[key]
 
+    @staticmethod
+    def _image(image: np.ndarray) -> np.ndarray:
+        """A camera image upright, as robomimic's files store it (robosuite's default convention
+        renders it upside down; robomimic's ``EnvRobosuite`` flips it with ``[::-1]``)."""
+        from robosuite import macros
+
+        upside_down = macros.IMAGE_CONVENTION == "opengl"
+        return np.ascontiguousarray(image[::-1] if upside_down else image, dtype=np.uint8)
+
     def flatten(self, raw: dict[str, np.ndarray]) -> np.ndarray:
         """The flat observation of a robosuite observation dict (whatever ``observation_format`` is)."""
         return np.concatenate([np.ravel(self._value(raw, key)) for key in self.obs_keys]).astype(np.float32)
@@ -414,11 +516,16 @@ class RobomimicEnv(gym.Env):
         """The observation of a robosuite observation dict, in ``observation_format``."""
         if self.observation_format == "flat":
             return self.flatten(raw)
-        return {key: np.ravel(self._value(raw, key)).astype(np.float32) for key in self.obs_keys}
+        return {
+            key: self._image(raw[key]) if key in self.image_shapes else np.ravel(self._value(raw, key)).astype(np.float32)
+            for key in self.obs_keys
+        }
 
     def raw_observation(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Every low-dimensional observation under robomimic's key names (what a dataset stores)."""
-        return {key: np.asarray(self._value(raw, key), dtype=np.float64) for key in self.available_key_sizes}
+        """Every low-dimensional observation under robomimic's key names (what a dataset stores), and
+        the observed camera images (``uint8``, upright)."""
+        values = {key: np.asarray(self._value(raw, key), dtype=np.float64) for key in self.available_key_sizes}
+        return {**values, **{key: self._image(raw[key]) for key in self.image_shapes}}
 
     def _reseed(self, seed: int) -> None:
         # robosuite draws object placements and joint noise from env.rng and its samplers' rng.
@@ -466,6 +573,26 @@ class RobomimicEnv(gym.Env):
         if getattr(self, "env", None) is not None:
             self.env.close()
             self.env = None
+
+
+def _image_keys(obs_keys: list[str] | None, observation_format: str) -> list[str]:
+    """The camera image keys of ``obs_keys``, checked; selects the offscreen renderer when there are any."""
+    image_keys = [key for key in obs_keys or () if is_image_key(key)]
+    if image_keys and observation_format != "dict":
+        raise ValueError(
+            f"observation_format: camera images {image_keys} need observation_format='dict' "
+            f"(a flat vector can not hold uint8 images), found {observation_format!r}"
+        )
+    if image_keys:
+        set_default_gl_backend()  # before robosuite is imported: it reads MUJOCO_GL then
+    return image_keys
+
+
+def _first_size(value: Any) -> int | None:
+    """A camera size of ``env_args`` (one int, or one per camera: the first)."""
+    if isinstance(value, (list, tuple)):
+        return int(value[0]) if value else None
+    return None if value is None else int(value)
 
 
 def _negated(sensor_fn: Any) -> Any:

@@ -120,6 +120,8 @@ def collect_robomimic_demos(
     include_model_file: bool = False,
     command: str | None = None,
     progress: bool = True,
+    camera_names: list[str] | tuple[str, ...] = (),
+    camera_size: int = 84,
 ) -> dict[str, Any]:
     """
     Roll the scripted expert out and write ``n_demos`` episodes in robomimic's HDF5 layout.
@@ -139,6 +141,10 @@ def collect_robomimic_demos(
         ``RobomimicEnv.from_dataset(path).model_xml()``)
     :param command: the command line to record in the file
     :param progress: show a tqdm bar
+    :param camera_names: cameras whose images are also written, as ``<camera>_image`` (``uint8``
+        ``(camera_size, camera_size, 3)``, upright, robomimic's layout), e.g. ``["agentview",
+        "robot0_eye_in_hand"]``; needs an offscreen renderer (see :func:`~sb3_inril.envs.robomimic.set_default_gl_backend`)
+    :param camera_size: height and width of the images
     :return: the statistics (success rate over every attempted episode, lengths, ...)
     """
     import h5py
@@ -147,7 +153,16 @@ def collect_robomimic_demos(
         raise ValueError(f"n_demos: expected >= 1, found {n_demos}")
     if not 0.0 <= valid_fraction < 1.0:
         raise ValueError(f"valid_fraction: expected a value in [0, 1), found {valid_fraction}")
-    env = RobomimicEnv(task, horizon=horizon, seed=seed)
+    image_keys = [f"{camera}_image" for camera in camera_names]
+    camera_kwargs: dict[str, Any] = {}
+    if image_keys:  # the expert reads robosuite's raw observations: the env's own keys do not matter to it
+        camera_kwargs = dict(
+            obs_keys=[*DATASET_OBS_KEYS[:1], *image_keys],
+            observation_format="dict",
+            camera_height=camera_size,
+            camera_width=camera_size,
+        )
+    env = RobomimicEnv(task, horizon=horizon, seed=seed, **camera_kwargs)
     policy = ScriptedPickPolicy(env, noise_std=noise_std, seed=seed)
     max_attempts = max_attempts or 4 * n_demos
     episodes: list[tuple[int, str | None, dict[str, list]]] = []
@@ -199,7 +214,7 @@ def collect_robomimic_demos(
         "length_min": int(np.min(lengths)),
         "length_max": int(np.max(lengths)),
         "n_transitions": int(np.sum(lengths)),
-        "obs_keys": list(DATASET_OBS_KEYS),
+        "obs_keys": [*DATASET_OBS_KEYS, *image_keys],
     }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -217,6 +232,8 @@ def collect_robomimic_demos(
                     # float32 (robomimic's own files hold float64; every reader casts to float32).
                     values = np.stack([step[key] for step in steps[part]]).astype(np.float32)
                     part_group.create_dataset(key, data=values)
+                for key in image_keys:  # uint8, as robomimic's image datasets
+                    part_group.create_dataset(key, data=np.stack([step[key] for step in steps[part]]).astype(np.uint8))
             group.create_dataset("actions", data=np.stack(steps["actions"]))
             group.create_dataset("rewards", data=np.asarray(steps["rewards"], dtype=np.float64))
             dones = np.zeros(length, dtype=np.int64)
