@@ -119,7 +119,7 @@ def test_bad_arguments(pendulum_env, pendulum_demos):
         (dict(il_interval=2.5), TypeError, "il_interval: expected a positive int or None, found float 2.5"),
         (dict(il_steps=0), ValueError, "il_steps: expected a positive int, found 0"),
         (dict(il_batch_size=-1), ValueError, "il_batch_size"),
-        (dict(il_loss="kl"), ValueError, "il_loss: expected one of ('nll', 'mse'), found 'kl'"),
+        (dict(il_loss="kl"), ValueError, "il_loss: expected one of ('nll', 'mse', 'denoising'), found 'kl'"),
         (dict(il_interval_unit="epoch"), ValueError, "il_interval_unit"),
         (dict(il_learning_rate=0.0), ValueError, "il_learning_rate: expected a finite value in (0.0, inf), found 0.0"),
         (dict(il_learning_rate="1e-3"), TypeError, "il_learning_rate: expected a number, found str '1e-3'"),
