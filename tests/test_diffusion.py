@@ -323,3 +323,28 @@ def test_bad_action_spaces():
         ValueError, match="action_space: a diffusion policy scales actions to \\[-1, 1\\] and needs finite bounds"
     ):
         DiffusionActorCriticPolicy(gym.spaces.Box(-1, 1, shape=(3,)), unbounded, lambda _: 1e-3)
+
+
+def test_several_envs_and_vec_normalize(pendulum_demos):
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    env = VecNormalize(make_vec_env("Pendulum-v1", n_envs=3, seed=0))
+    model = InRILPPO(
+        "DiffusionPolicy",
+        env,
+        demonstrations=pendulum_demos,
+        n_steps=16,
+        batch_size=48,
+        seed=0,
+        il_interval=2,
+        policy_kwargs=SMALL,
+    )
+    model.pretrain(n_steps=5)
+    model.learn(96)
+    buffer = model.rollout_buffer
+    n_ft = model.policy.ft_denoising_steps
+    assert buffer.chains.shape == (16 * 3, n_ft + 1, 1)  # flattened by the last train()
+    # The stored chain ends at the stored action: the buffer keeps what the env executed.
+    np.testing.assert_allclose(buffer.chains[:, -1], buffer.actions, atol=1e-6)
+    assert model.interleaving.n_il_updates > 0
