@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "device": str(gaussian.device),
         "results": rows,
     }
-    print(f"{'policy':<16} {'env steps/s':>12} {'ratio':>7} {'update s':>9} {'ratio':>7} {'bytes/transition':>17} {'ratio':>7}")
+    print(
+        f"{'policy':<16} {'env steps/s':>12} {'ratio':>7} {'update s':>9} {'ratio':>7} {'bytes/transition':>17} {'ratio':>7}"
+    )
     for name, row in rows.items():
         print(
             f"{name:<16} {row['env_steps_per_s']:>12.0f} {row['env_steps_per_s_ratio']:>7.3f} {row['update_s']:>9.3f} "
