@@ -120,9 +120,12 @@ class DiffusionSchedule(nn.Module):
         :param sampler: ``"ddpm"`` or ``"ddim"``
         :return: ``(mean, std)``, the std (batch, 1) or a float
         """
-        s0, s1, a, b, std = (
-            [coefficients[:, i : i + 1] for i in range(5)] if isinstance(coefficients, th.Tensor) else list(coefficients)
-        )
+        columns: list[th.Tensor] | list[float]
+        if isinstance(coefficients, th.Tensor):
+            columns = [coefficients[:, i : i + 1] for i in range(5)]
+        else:
+            columns = list(coefficients)
+        s0, s1, a, b, std = columns
         x0 = (x - s1 * eps) / s0
         if self.denoised_clip_value is not None:
             x0 = x0.clamp(-self.denoised_clip_value, self.denoised_clip_value)
