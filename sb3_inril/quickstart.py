@@ -1,13 +1,14 @@
 """The main job: BC pre-training on shipped Hopper-v5 demonstrations, then fine-tuning the same
 pre-trained policy with plain PPO and with InRILPPO (same seed, same budget), evaluated side by side.
 
-Run it with ``python -m sb3_inril quickstart`` (``--help`` lists the options).
+Run it with ``python -m sb3_inril quickstart`` (``--help`` lists the options). Pre-training and each
+fine-tuning run use ``--num-threads`` torch threads (default: ``$OMP_NUM_THREADS`` if set, else 1;
+see :mod:`sb3_inril.common.parallel`).
 """
 
 import argparse
 import csv
 import json
-import multiprocessing
 import os
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_inril.common.callbacks import EvalCurve
+from sb3_inril.common.parallel import add_num_threads_argument, num_threads_applied, resolve_num_threads, run_tasks
 from sb3_inril.data import demonstration_metadata, demonstration_path
 from sb3_inril.hyperparams import read_entry, split_entry
 from sb3_inril.ppo import InRILPPO
@@ -33,7 +35,6 @@ PPO_KWARGS, INRIL_KWARGS, PRETRAIN_KWARGS = split_entry(read_entry("inril_ppo", 
 
 def finetune(method: str, policy_state_path: str, config: dict[str, Any]) -> dict[str, Any]:
     """Fine-tune the pre-trained policy with one method; returns its evaluation curve."""
-    th.set_num_threads(1)
     env = Monitor(gym.make(ENV_ID))
     kwargs = dict(PPO_KWARGS, seed=config["seed"], device="cpu", tensorboard_log=config["tensorboard_log"])
     if method == "PPO":
@@ -60,6 +61,7 @@ def run_quickstart(
     pretrain_epochs: int = PRETRAIN_KWARGS["n_epochs"],
     n_jobs: int = 2,
     verbose: bool = True,
+    num_threads: int | None = None,
 ) -> dict[str, Any]:
     """
     Pre-train, fine-tune with PPO and InRILPPO, evaluate, and write a table, a plot and TensorBoard logs.
@@ -72,6 +74,8 @@ def run_quickstart(
     :param pretrain_epochs: epochs of BC pre-training
     :param n_jobs: fine-tuning runs in parallel (one per core)
     :param verbose: print progress and the table
+    :param num_threads: torch threads of pre-training and of each fine-tuning run (default:
+        ``$OMP_NUM_THREADS`` if set, else 1); the caller's thread count is put back afterwards
     :return: the results (also written to ``results.json``)
     """
     start = time.time()
@@ -83,9 +87,11 @@ def run_quickstart(
         print(f"Demonstrations: {demonstrations} ({info['n_episodes']} episodes, return {info['return_mean']:.0f})")
 
     # 1. One BC pre-training, shared by both fine-tuning runs.
+    threads = resolve_num_threads(num_threads)
     th.manual_seed(seed)
     bc_model = InRILPPO("MlpPolicy", gym.make(ENV_ID), demonstrations=demonstrations, seed=seed, device="cpu", **PPO_KWARGS)
-    pretrain_stats = bc_model.pretrain(**dict(PRETRAIN_KWARGS, n_epochs=pretrain_epochs), progress_bar=verbose)
+    with num_threads_applied(threads):
+        pretrain_stats = bc_model.pretrain(**dict(PRETRAIN_KWARGS, n_epochs=pretrain_epochs), progress_bar=verbose)
     policy_state_path = os.path.join(output_dir, "pretrained_policy.pt")
     th.save(bc_model.policy.state_dict(), policy_state_path)
     if verbose:
@@ -102,12 +108,12 @@ def run_quickstart(
         output_dir=output_dir,
     )
     if verbose:
-        print(f"Fine-tuning {', '.join(METHODS)} for {timesteps} steps each ({n_jobs} in parallel) ...")
-    if n_jobs > 1:
-        with multiprocessing.get_context("spawn").Pool(min(n_jobs, len(METHODS))) as pool:
-            runs = pool.starmap(finetune, [(method, policy_state_path, config) for method in METHODS])
-    else:
-        runs = [finetune(method, policy_state_path, config) for method in METHODS]
+        print(
+            f"Fine-tuning {', '.join(METHODS)} for {timesteps} steps each ({n_jobs} in parallel, "
+            f"{threads} torch thread(s) each) ..."
+        )
+    finished = dict(run_tasks(finetune, [(method, policy_state_path, config) for method in METHODS], n_jobs, threads))
+    runs = [finished[index] for index in range(len(METHODS))]
 
     # 3. Report.
     runs_by_method: dict[str, Any] = {}
@@ -180,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-freq", type=int, default=10_000)
     parser.add_argument("--n-eval-episodes", type=int, default=5)
     parser.add_argument("--pretrain-epochs", type=int, default=PRETRAIN_KWARGS["n_epochs"])
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=2, help="fine-tuning runs in parallel processes")
+    add_num_threads_argument(parser)
     args = parser.parse_args(argv)
     run_quickstart(
         output_dir=args.output_dir,
@@ -190,4 +197,5 @@ def main(argv: list[str] | None = None) -> None:
         n_eval_episodes=args.n_eval_episodes,
         pretrain_epochs=args.pretrain_epochs,
         n_jobs=args.n_jobs,
+        num_threads=args.num_threads,
     )

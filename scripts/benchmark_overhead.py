@@ -2,7 +2,10 @@
 
 Every variant runs the same number of environment steps on the same env and seed; the runs are
 interleaved (plain, variant, plain, variant, ...) and repeated, and the median ratio is reported,
-so that a slow moment of the machine hits both sides. One process, one torch thread.
+so that a slow moment of the machine hits both sides. Each run goes in a fresh process (so that
+peaks do not mix) with ``--num-threads`` torch threads (default: ``$OMP_NUM_THREADS`` if set, else 1);
+with ``--ray-address`` each run is a Ray task on that cluster instead (one at a time, as locally: a
+ratio compares two runs on the same kind of node).
 
 Example::
 
@@ -12,7 +15,6 @@ Example::
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import resource
@@ -26,7 +28,14 @@ from stable_baselines3 import PPO, SAC
 from tqdm.auto import tqdm
 
 from sb3_inril import InRILPPO, InRILSAC, InRILTQC
-from sb3_inril.data import demonstration_path
+from sb3_inril.common.parallel import (
+    add_num_threads_argument,
+    add_ray_address_argument,
+    apply_num_threads,
+    resolve_num_threads,
+    run_tasks,
+)
+from sb3_inril.data import SHIPPED_PREFIX
 
 VARIANTS = {
     "ppo": [
@@ -49,7 +58,6 @@ VARIANTS = {
 
 
 def _run_in_child(model_class, kwargs: dict, steps: int) -> tuple[float, float]:
-    th.set_num_threads(1)
     env_id = kwargs.pop("env_id")
     model = model_class("MlpPolicy", gym.make(env_id), **kwargs)
     start = time.perf_counter()
@@ -58,10 +66,11 @@ def _run_in_child(model_class, kwargs: dict, steps: int) -> tuple[float, float]:
     return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
 
 
-def timed_run(model_class, kwargs: dict, steps: int) -> tuple[float, float]:
+def timed_run(model_class, kwargs: dict, steps: int, num_threads: int, ray_address: str | None = None) -> tuple[float, float]:
     """Wall time of ``learn`` and peak resident memory, in a fresh process (so peaks do not mix)."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_run_in_child, (model_class, kwargs, steps))
+    task = (model_class, kwargs, steps)
+    [(_, result)] = run_tasks(_run_in_child, [task], num_threads=num_threads, ray_address=ray_address, fresh_process=True)
+    return result
 
 
 def main() -> None:
@@ -72,9 +81,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
+    add_num_threads_argument(parser)
+    add_ray_address_argument(parser)
     args = parser.parse_args()
-    th.set_num_threads(1)
-    demos = demonstration_path(args.env, "expert")
+    num_threads = resolve_num_threads(args.num_threads)
+    apply_num_threads(num_threads)  # a program: this process and its workers take the rule
+    timed = dict(num_threads=num_threads, ray_address=args.ray_address)
+    demos = f"{SHIPPED_PREFIX}{args.env}/expert"  # found in the installed package of whichever node runs it
     common = dict(seed=args.seed, device="cpu")
     bases = {
         "ppo": (PPO, InRILPPO, args.ppo_steps, dict(n_steps=2048, batch_size=64)),
@@ -88,10 +101,13 @@ def main() -> None:
         for name, inril_kwargs in VARIANTS[key]:
             times, base_times, peaks, base_peaks = [], [], [], []
             for _ in range(args.repeats):
-                base_time, base_peak = timed_run(base_class, dict(env_id=args.env, **kwargs, **common), steps)
+                base_time, base_peak = timed_run(base_class, dict(env_id=args.env, **kwargs, **common), steps, **timed)
                 bar.update(1)
                 inril_time, inril_peak = timed_run(
-                    inril_class, dict(env_id=args.env, demonstrations=demos, **inril_kwargs, **kwargs, **common), steps
+                    inril_class,
+                    dict(env_id=args.env, demonstrations=demos, **inril_kwargs, **kwargs, **common),
+                    steps,
+                    **timed,
                 )
                 bar.update(1)
                 times.append(inril_time)
@@ -116,7 +132,7 @@ def main() -> None:
     report = {
         "env": args.env,
         "repeats": args.repeats,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {th.__version__}, 1 thread",
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {th.__version__}, {num_threads} thread(s)",
         "command": "python scripts/benchmark_overhead.py "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
         "results": results,

@@ -16,8 +16,12 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 instead of returns.
 
 Each (method, seed) run writes ``runs/<method>_s<seed>.json`` when it finishes; an interrupted
-comparison resumes by skipping finished runs. Runs go in parallel (``--jobs``, one torch thread
-each). Outputs: ``results.csv`` (every evaluation), ``summary.json`` / ``summary.md`` (per method:
+comparison resumes by skipping finished runs. Runs go in parallel (``--jobs`` local processes, each
+with ``--num-threads`` torch threads: by default ``$OMP_NUM_THREADS`` if set, else 1), or as Ray tasks
+on a cluster (``--ray-address``, one CPU each; ``pip install "sb3_inril[ray]"``): the BC pre-training of
+each seed and every run are tasks, their results come back to this process, which writes the same
+files as a local sweep (resume included). A demonstrations file other than a shipped set must be at
+the same path on every node. Outputs: ``results.csv`` (every evaluation), ``summary.json`` / ``summary.md`` (per method:
 final score, mean score over the evaluations after the start, lowest score relative to the BC
 start, environment steps to reach the threshold, each
 with the mean over seeds and a 95% bootstrap confidence interval), ``curves.png``.
@@ -32,8 +36,8 @@ Example::
 
 import argparse
 import csv
+import io
 import json
-import multiprocessing
 import os
 import platform
 import sys
@@ -49,7 +53,8 @@ from tqdm.auto import tqdm
 from sb3_inril import InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, evaluate_with_success
 from sb3_inril.common.chunking import ActionChunkWrapper
-from sb3_inril.data import demonstration_path
+from sb3_inril.common.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
+from sb3_inril.data import SHIPPED_PREFIX
 from sb3_inril.hyperparams import read_entry, split_entry
 
 ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
@@ -98,34 +103,42 @@ def policy_name(config: dict[str, Any]) -> str:
     return config.get("policy", "MlpPolicy")
 
 
-def _run_packed(arguments: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
-    return run_one(*arguments)
+def pretrain_start(config: dict[str, Any], seed: int) -> tuple[int, bytes]:
+    """BC pre-training of one seed (a task): the policy's state, serialized, made once and shared by every method."""
+    model = ALGOS[config["algo"]](
+        policy_name(config),
+        make_env(config),
+        demonstrations=config["demos"],
+        seed=seed,
+        device="cpu",
+        **algo_kwargs(config),
+    )
+    settings = pretrain_kwargs(config)
+    if not isinstance(getattr(model.policy, "log_std", None), th.nn.Parameter):
+        settings.pop("log_std", None)  # e.g. a diffusion policy: its exploration is its denoising noise
+    model.pretrain(n_epochs=config["pretrain_epochs"], **settings)
+    buffer = io.BytesIO()
+    th.save(model.policy.state_dict(), buffer)
+    return seed, buffer.getvalue()
 
 
-def pretrained_start(config: dict[str, Any], seed: int) -> str:
-    """The BC policy of this seed (made once, shared by every method)."""
-    path = os.path.join(config["out"], "pretrained", f"seed{seed}.pt")
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        model = ALGOS[config["algo"]](
-            policy_name(config),
-            make_env(config),
-            demonstrations=config["demos"],
-            seed=seed,
-            device="cpu",
-            **algo_kwargs(config),
-        )
-        settings = pretrain_kwargs(config)
-        if not isinstance(getattr(model.policy, "log_std", None), th.nn.Parameter):
-            settings.pop("log_std", None)  # e.g. a diffusion policy: its exploration is its denoising noise
-        model.pretrain(n_epochs=config["pretrain_epochs"], **settings)
-        th.save(model.policy.state_dict(), path + ".tmp")
-        os.replace(path + ".tmp", path)  # atomic: a parallel run never reads half a file
-    return path
+def pretrained_path(config: dict[str, Any], seed: int) -> str:
+    return os.path.join(config["out"], "pretrained", f"seed{seed}.pt")
 
 
-def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
-    th.set_num_threads(1)
+def run_path(config: dict[str, Any], method: str, seed: int) -> str:
+    return os.path.join(config["out"], "runs", f"{method}_s{seed}.json")
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "wb") as file:
+        file.write(data)
+    os.replace(path + ".tmp", path)  # a reader (or a resumed sweep) never sees half a file
+
+
+def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -> dict[str, Any]:
+    """One (method, seed) fine-tuning run from the seed's BC start (a task); returns its result."""
     start = time.time()
     algo_class = ALGOS[config["algo"]]
     env = Monitor(make_env(config))
@@ -138,7 +151,7 @@ def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
         **method_kwargs(method, config["il_interval"], config["critic_warmup_steps"]),
         **algo_kwargs(config),
     )
-    state = th.load(pretrained_start(config, seed), map_location="cpu")
+    state = th.load(io.BytesIO(pretrained), map_location="cpu")
     if model.is_residual:
         # The residual network is new (and starts at zero); SAC's log_std head moved onto it.
         own = model.policy.state_dict()
@@ -158,12 +171,31 @@ def run_one(method: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
         callbacks = [curve_callback] + ([BCRegularization(config["bc_weight"])] if method.startswith("bc_reg") else [])
         model.learn(config["timesteps"], callback=callbacks)
         curve = curve_callback.curve
-    result = {"method": method, "seed": seed, "curve": curve, "wall_time_s": time.time() - start}
-    path = os.path.join(config["out"], "runs", f"{method}_s{seed}.json")
-    with open(path + ".tmp", "w") as file:
-        json.dump(result, file)
-    os.replace(path + ".tmp", path)
-    return result
+    # Through JSON and back: the same values whether the run comes from a pool, Ray or a file.
+    return json.loads(json.dumps({"method": method, "seed": seed, "curve": curve, "wall_time_s": time.time() - start}))
+
+
+def run_sweep(
+    config: dict[str, Any], todo: list[tuple[str, int]], jobs: int, num_threads: int, ray_address: str | None
+) -> None:
+    """The BC starts that are missing, then the runs to do; each file is written here as its task finishes."""
+    parallel = dict(jobs=jobs, num_threads=num_threads, ray_address=ray_address)
+    starts: dict[int, bytes] = {}
+    missing = []
+    for seed in sorted({s for _, s in todo}):
+        if os.path.exists(pretrained_path(config, seed)):
+            with open(pretrained_path(config, seed), "rb") as file:
+                starts[seed] = file.read()
+        else:
+            missing.append(seed)
+    for _, (seed, state) in tqdm(
+        run_tasks(pretrain_start, [(config, seed) for seed in missing], **parallel), total=len(missing), desc="BC starts"
+    ):
+        write_atomically(pretrained_path(config, seed), state)
+        starts[seed] = state
+    tasks = [(method, seed, config, starts[seed]) for method, seed in todo]
+    for _, result in tqdm(run_tasks(run_one, tasks, **parallel), total=len(tasks), desc="runs"):
+        write_atomically(run_path(config, result["method"], result["seed"]), json.dumps(result).encode())
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
@@ -310,7 +342,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--critic-warmup-steps", type=int, default=1000, help="for the <method>_warmup variants")
     parser.add_argument("--pretrain-epochs", type=int, default=30)
     parser.add_argument("--threshold", type=float, default=None)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="local worker processes (without --ray-address)")
+    add_num_threads_argument(parser)
+    add_ray_address_argument(parser)
     parser.add_argument(
         "--algo-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"n_steps\": 1024}', over the defaults"
     )
@@ -318,9 +352,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     for method in args.methods:
         method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run
+    num_threads = resolve_num_threads(args.num_threads)
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
     shipped = args.demos in ("expert", "medium", "scripted")
-    demos = demonstration_path(args.env, args.demos) if shipped else os.path.abspath(args.demos)
+    # A shipped set by its name: every machine of a cluster finds it in its own installed package.
+    demos = f"{SHIPPED_PREFIX}{args.env}/{args.demos}" if shipped else os.path.abspath(args.demos)
+    command = sys.argv if argv is None else ["scripts/compare.py", *argv]
     config = dict(
         env=args.env,
         env_kwargs=args.env_kwargs,
@@ -339,34 +376,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         critic_warmup_steps=args.critic_warmup_steps,
         pretrain_epochs=args.pretrain_epochs,
         algo_kwargs=args.algo_kwargs,
+        num_threads=num_threads,
         out=os.path.abspath(args.out),
-        command="python " + " ".join(sys.argv if argv is None else ["scripts/compare.py", *argv]),
+        command="python " + " ".join(command),
         machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {th.__version__}, python {platform.python_version()}",
     )
     os.makedirs(os.path.join(config["out"], "runs"), exist_ok=True)
-    todo = [
-        (m, s)
-        for s in seeds
-        for m in args.methods
-        if not os.path.exists(os.path.join(config["out"], "runs", f"{m}_s{s}.json"))
-    ]
-    print(f"{len(todo)} runs to do ({len(args.methods) * len(seeds) - len(todo)} already done) in {config['out']}")
+    todo = [(m, s) for s in seeds for m in args.methods if not os.path.exists(run_path(config, m, s))]
+    where = f"Ray cluster {args.ray_address}" if args.ray_address else f"{args.jobs} local processes"
+    print(
+        f"{len(todo)} runs to do ({len(args.methods) * len(seeds) - len(todo)} already done) in {config['out']}, "
+        f"on {where}, {num_threads} torch thread(s) each"
+    )
     start = time.time()
-    for seed in sorted({s for _, s in todo}):
-        pretrained_start(config, seed)  # before the pool: the runs of a seed share it
-    with tqdm(total=len(todo), desc="runs") as bar:
-        if args.jobs > 1 and len(todo) > 1:
-            with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-                for _ in pool.imap_unordered(_run_packed, [(m, s, config) for m, s in todo]):
-                    bar.update(1)
-        else:
-            for method, seed in todo:
-                run_one(method, seed, config)
-                bar.update(1)
+    run_sweep(config, todo, args.jobs, num_threads, args.ray_address)
     runs = []
     for method in args.methods:
         for seed in seeds:
-            with open(os.path.join(config["out"], "runs", f"{method}_s{seed}.json")) as file:
+            with open(run_path(config, method, seed)) as file:
                 runs.append(json.load(file))
     config["wall_time_s_this_invocation"] = round(time.time() - start, 1)
     summary = summarize(runs, args.threshold, args.metric)
