@@ -17,6 +17,7 @@ programs' entry points call :func:`apply_num_threads`, and the library functions
 
 import argparse
 import contextlib
+import logging
 import multiprocessing
 import os
 import sys
@@ -127,7 +128,7 @@ def _run_on_ray(
     _pickle_module_by_value(function)
     connected_here = not ray.is_initialized()
     if connected_here:
-        ray.init(address=ray_address, logging_level="WARNING")
+        ray.init(address=ray_address, logging_level=logging.WARNING)
     try:
         # One CPU per task, as one local worker; max_calls=1 gives each task a fresh process (peak memory).
         remote = ray.remote(num_cpus=1, max_calls=1 if fresh_process else 0)(_ray_task)
