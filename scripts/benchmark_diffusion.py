@@ -30,6 +30,7 @@ import torch as th
 from tqdm.auto import tqdm
 
 from sb3_inril import InRILPPO
+from sb3_inril.common.parallel import add_num_threads_argument, apply_num_threads, resolve_num_threads
 
 
 def make_model(policy: str, denoising_steps: int | None, args: argparse.Namespace) -> InRILPPO:
@@ -86,10 +87,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--n-epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--torch-threads", type=int, default=1)
+    add_num_threads_argument(parser)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    th.set_num_threads(args.torch_threads)
+    args.num_threads = resolve_num_threads(args.num_threads)
+    apply_num_threads(args.num_threads)
     policies = [("gaussian", None)] + [("diffusion", steps) for steps in args.steps]
     models = {f"{kind}" if steps is None else f"diffusion_T{steps}": make_model(kind, steps, args) for kind, steps in policies}
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in models}
