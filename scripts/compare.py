@@ -270,10 +270,13 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
 
     column, label = METRICS[summary["metric"]]
     name = label.removeprefix("evaluation ")
+    # With action chunks a "timestep" of the model is one chunk: say so wherever steps are counted.
+    chunk_size = config.get("action_chunk")
+    steps_name = f"policy steps (chunks of {chunk_size} env steps)" if chunk_size else "env steps"
     digits = 1 if summary["metric"] == "return" else 2
     lines = [
         f"| method | seeds | final {name} | mean {name} over the evaluations after the start | "
-        f"lowest {name} minus BC start (collapse) | env steps to reach "
+        f"lowest {name} minus BC start (collapse) | {steps_name} to reach "
         f"{summary['threshold']:.{digits}f} | reached |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -307,7 +310,7 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
         ax.plot(steps, bands[:, 0], label=f"{method} (n={len(method_runs)})", color=color)
         ax.fill_between(steps, bands[:, 1], bands[:, 2], alpha=0.15, color=color)
     ax.axhline(summary["threshold"], color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("environment steps of fine-tuning")
+    ax.set_xlabel(f"{steps_name} of fine-tuning")
     ax.set_ylabel(f"{label} (mean over seeds, 95% bootstrap CI)")
     policy = "" if config.get("policy", "MlpPolicy") == "MlpPolicy" else f" ({config['policy']})"
     chunk = f", chunks of {config['action_chunk']}" if config.get("action_chunk") else ""
