@@ -108,6 +108,37 @@ def test_gym_make_spaces_seeding_and_horizon():
     env.close()
 
 
+@pytest.mark.parametrize("task", ["Lift", "PickPlaceCan"])
+def test_a_seeded_reset_fixes_the_whole_episode_model_included(task):
+    # Two envs built unseeded draw different models (Lift: the cube's size). reset(seed=s) rebuilds
+    # the model from s: the same episodes in both, model, observations and unseeded resets after it,
+    # which is what makes evaluations of different methods (different processes) comparable.
+    first, second = RobomimicEnv(task, horizon=8), RobomimicEnv(task, horizon=8)
+    if task == "Lift":
+        assert not np.array_equal(first.env.cube.size, second.env.cube.size)
+    actions = np.random.default_rng(0).uniform(-1, 1, (20, 7)).astype(np.float32)
+    observations: list[list[np.ndarray]] = [[], []]
+    for env, seen in zip((first, second), observations):
+        seen.append(env.reset(seed=7)[0])
+        for action in actions:
+            obs, _, terminated, truncated, _ = env.step(action)
+            seen.append(obs)
+            if terminated or truncated:
+                seen.append(env.reset()[0])  # unseeded: the next episode of seed 7's stream
+    assert first.model_xml() == second.model_xml()
+    assert len(observations[0]) == len(observations[1]) == 1 + 20 + 2
+    for a, b in zip(*observations):
+        np.testing.assert_array_equal(a, b)
+    # Another seed, another model and start; the same seed again, the same ones.
+    other = first.reset(seed=8)[0]
+    assert not np.array_equal(other, observations[0][0])
+    np.testing.assert_array_equal(first.reset(seed=7)[0], observations[0][0])
+    if task == "Lift":
+        np.testing.assert_array_equal(first.env.cube.size, second.env.cube.size)
+    first.close()
+    second.close()
+
+
 def test_success_is_rewarded_and_ends_the_episode():
     env = RobomimicEnv("Lift", horizon=80)
     step, reward, terminated, truncated, info = run_scripted_episode(env, seed=0)

@@ -467,9 +467,15 @@ class RobomimicEnv(gym.Env):
         first = min(order.index(name) for name in names)
         others = [name for name in order if name not in names]
         self.env._observables = {name: observables[name] for name in [*others[:first], *names, *others[first:]]}
+        self._negate_v141_observables()
+        return names
+
+    def _negate_v141_observables(self) -> None:
+        """The observables whose sign robosuite 1.5 flipped, computed as robosuite 1.4 did (again after a
+        model rebuild: robosuite then gives every observable a fresh sensor)."""
+        observables = self.env._observables
         for name in _V141_NEGATED_OBSERVABLES.get(self.task, ()):
             self.env.modify_observable(name, "sensor", _negated(observables[name]._sensor))
-        return names
 
     def _velocity(self, robot_index: int, suffix: str) -> np.ndarray:
         robot = self.env.robots[robot_index]
@@ -545,6 +551,22 @@ class RobomimicEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:
             self._reseed(seed)
+            # A seeded reset rebuilds the model too: robosuite draws part of an episode's randomness
+            # when it builds the model (Lift's cube size), and a soft reset keeps the draw made when
+            # this env was built. Without this, two envs reset with the same seed (the evaluation
+            # envs of two methods) would differ. Unseeded resets stay soft (5-10x faster).
+            self.env.hard_reset = True
+            try:
+                self._last_raw = self.env.reset()
+            finally:
+                self.env.hard_reset = False
+            if self.object_observables is not None and _V141_NEGATED_OBSERVABLES.get(self.task):
+                # The rebuild gave the flipped observables robosuite 1.5's sensors: flip them back and
+                # observe again (the v141 order reads this step's poses, so the rest is unchanged).
+                self._negate_v141_observables()
+                self._last_raw = self.env._get_observations(force_update=True)
+            self._elapsed_steps = 0
+            return self.observation(self._last_raw), {"is_success": False}
         self._last_raw = self.env.reset()
         self._elapsed_steps = 0
         return self.observation(self._last_raw), {"is_success": False}
