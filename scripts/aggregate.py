@@ -1,0 +1,327 @@
+"""Aggregate metrics across tasks: normalised scores, interquartile means with stratified bootstrap
+intervals, and the probability of improvement (the protocol of Agarwal et al. 2021, "Deep RL at
+the Edge of the Statistical Precipice"; the few functions of the archived ``rliable`` package we
+need, in numpy).
+
+Input: result folders of ``scripts/compare.py`` (each one task: its ``results.csv`` and
+``summary.json``). For every task, a run's score is normalised so that **0 is the task's BC start**
+(the mean step-0 score over all its runs: every method of a seed starts from the same BC policy) and
+**1 is the best final score** of any method on that task (the highest mean over seeds). Two scores
+per run: its final evaluation, and its lowest evaluation (the collapse). Per method, over every
+(task, seed) run: the interquartile mean (IQM: the mean of the middle 50% of the runs) and the
+mean, each with a 95% stratified bootstrap interval (runs resampled with replacement within each
+task); and, against each other method, the probability that a run of one method ends above a run of
+the other on the same task, averaged over tasks, with its interval. Methods are compared on the
+tasks that both ran.
+
+Example::
+
+    python scripts/aggregate.py results/hopper_ppo_medium results/lift_ppo_scripted \\
+        results/pendulum_sac_medium --method inril_surgery --out docs/aggregate
+"""
+
+import argparse
+import csv
+import json
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+COLUMNS = {"return": "eval_return_mean", "success": "eval_success_rate"}
+
+
+def interquartile_mean(values: np.ndarray) -> float:
+    """
+    The mean of the middle 50% of ``values`` (25% trimmed from each end, as ``scipy.stats.trim_mean``
+    with ``proportiontocut=0.25`` and ``rliable``'s IQM: ``int(0.25 * n)`` values cut from each end).
+
+    :param values: scores (flattened)
+    :return: the interquartile mean
+    """
+    ordered = np.sort(np.asarray(values, dtype=float).ravel())
+    if ordered.size == 0:
+        raise ValueError("interquartile_mean: expected at least one value, found none")
+    cut = int(0.25 * ordered.size)
+    return float(ordered[cut : ordered.size - cut].mean())
+
+
+def stratified_bootstrap_ci(
+    scores_per_task: Sequence[np.ndarray],
+    statistic: Callable[[np.ndarray], float],
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """
+    A statistic of all runs and its percentile interval over stratified bootstrap resamples: each
+    resample draws, within every task, as many runs as the task has, with replacement.
+
+    :param scores_per_task: one array of run scores per task
+    :param statistic: of the concatenated runs (e.g. :func:`interquartile_mean`, ``np.mean``)
+    :param n_resamples: bootstrap resamples
+    :param confidence: of the interval
+    :param seed: of the resampling
+    :return: the statistic on the data, the interval's low and high ends
+    """
+    tasks = [np.asarray(scores, dtype=float).ravel() for scores in scores_per_task]
+    if not tasks or any(scores.size == 0 for scores in tasks):
+        raise ValueError("stratified_bootstrap_ci: expected at least one run in every task")
+    rng = np.random.default_rng(seed)
+    point = float(statistic(np.concatenate(tasks)))
+    resampled = [
+        float(statistic(np.concatenate([scores[rng.integers(0, scores.size, scores.size)] for scores in tasks])))
+        for _ in range(n_resamples)
+    ]
+    tail = 100 * (1 - confidence) / 2
+    return point, float(np.percentile(resampled, tail)), float(np.percentile(resampled, 100 - tail))
+
+
+def probability_of_improvement(x_per_task: Sequence[np.ndarray], y_per_task: Sequence[np.ndarray]) -> float:
+    """
+    P(X > Y): on each task, the fraction of (run of X, run of Y) pairs where X scores higher, ties
+    counted half (the Mann-Whitney U statistic over the number of pairs); averaged over tasks.
+
+    :param x_per_task: the runs' scores of method X, one array per task
+    :param y_per_task: those of method Y on the same tasks, in the same order
+    :return: the probability that X improves on Y
+    """
+    if len(x_per_task) != len(y_per_task) or not x_per_task:
+        raise ValueError(
+            f"probability_of_improvement: expected the same non-zero number of tasks, found {len(x_per_task)} "
+            f"and {len(y_per_task)}"
+        )
+    per_task = []
+    for x, y in zip(x_per_task, y_per_task):
+        x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+        if x.size == 0 or y.size == 0:
+            raise ValueError("probability_of_improvement: expected at least one run of each method in every task")
+        greater = (x[:, None] > y[None, :]).mean()
+        ties = (x[:, None] == y[None, :]).mean()
+        per_task.append(greater + 0.5 * ties)
+    return float(np.mean(per_task))
+
+
+def probability_of_improvement_ci(
+    x_per_task: Sequence[np.ndarray],
+    y_per_task: Sequence[np.ndarray],
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """:func:`probability_of_improvement` and its stratified bootstrap interval (the runs of X and of
+    Y resampled independently within each task)."""
+    rng = np.random.default_rng(seed)
+    xs = [np.asarray(x, dtype=float).ravel() for x in x_per_task]
+    ys = [np.asarray(y, dtype=float).ravel() for y in y_per_task]
+    point = probability_of_improvement(xs, ys)
+    resampled = []
+    for _ in range(n_resamples):
+        resampled.append(
+            probability_of_improvement(
+                [x[rng.integers(0, x.size, x.size)] for x in xs], [y[rng.integers(0, y.size, y.size)] for y in ys]
+            )
+        )
+    tail = 100 * (1 - confidence) / 2
+    return point, float(np.percentile(resampled, tail)), float(np.percentile(resampled, 100 - tail))
+
+
+def read_task(folder: str) -> dict[str, Any]:
+    """
+    One task's runs from a ``compare.py`` folder: per method, each seed's curve of the task's metric.
+
+    :param folder: holds ``results.csv`` and ``summary.json``
+    :return: ``{"name", "metric", "curves": {method: {seed: [(timesteps, score), ...]}}}``
+    """
+    for name in ("results.csv", "summary.json"):
+        if not os.path.exists(os.path.join(folder, name)):
+            raise FileNotFoundError(f"{folder}: expected compare.py's {name} there, found none")
+    with open(os.path.join(folder, "summary.json")) as file:
+        summary = json.load(file)
+    metric = summary.get("metric", "return")
+    if metric not in COLUMNS:
+        raise ValueError(f"{folder}/summary.json: metric expected one of {sorted(COLUMNS)}, found {metric!r}")
+    curves: dict[str, dict[int, list[tuple[int, float]]]] = {}
+    with open(os.path.join(folder, "results.csv")) as file:
+        for row in csv.DictReader(file):
+            seed_curves = curves.setdefault(row["method"], {})
+            seed_curves.setdefault(int(row["seed"]), []).append((int(row["timesteps"]), float(row[COLUMNS[metric]])))
+    if not curves:
+        raise ValueError(f"{folder}/results.csv: expected evaluation rows, found none")
+    return {"name": os.path.basename(os.path.normpath(folder)), "metric": metric, "curves": curves}
+
+
+def normalised_scores(task: dict[str, Any]) -> dict[str, Any]:
+    """
+    A task's final and lowest scores per method and seed, normalised: 0 at the BC start (mean step-0
+    score of all its runs), 1 at the best method's mean final score.
+
+    :param task: from :func:`read_task`
+    :return: ``{"start", "best", "best_method", "final": {method: array}, "lowest": {method: array}}``
+    """
+    curves = task["curves"]
+    start = float(np.mean([sorted(curve)[0][1] for seeds in curves.values() for curve in seeds.values()]))
+    finals = {m: np.array([sorted(c)[-1][1] for _, c in sorted(seeds.items())]) for m, seeds in curves.items()}
+    lowests = {m: np.array([min(s for _, s in c) for _, c in sorted(seeds.items())]) for m, seeds in curves.items()}
+    best_method = max(finals, key=lambda m: finals[m].mean())
+    best = float(finals[best_method].mean())
+    scale = best - start
+    if scale <= 0:
+        raise ValueError(
+            f"{task['name']}: no method's mean final score ({best:.4g}, {best_method}) is above the BC start "
+            f"({start:.4g}): the normalisation (0 = BC start, 1 = best final) is undefined"
+        )
+    return {
+        "start": start,
+        "best": best,
+        "best_method": best_method,
+        "final": {m: (v - start) / scale for m, v in finals.items()},
+        "lowest": {m: (v - start) / scale for m, v in lowests.items()},
+    }
+
+
+def aggregate(folders: Sequence[str], n_resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """
+    The aggregate metrics of every method over the tasks it ran (see the module's docstring).
+
+    :param folders: ``compare.py`` result folders, one task each
+    :param n_resamples: bootstrap resamples
+    :param seed: of the resampling
+    :return: per-task normalisations, per-method IQM and mean (final and lowest), pairwise
+        probabilities of improvement
+    """
+    tasks = [read_task(folder) for folder in folders]
+    normalised = {task["name"]: normalised_scores(task) for task in tasks}
+    methods = sorted({m for scores in normalised.values() for m in scores["final"]})
+    result: dict[str, Any] = {
+        "tasks": {
+            name: {
+                "metric": task["metric"],
+                "bc_start": scores["start"],
+                "best_final": scores["best"],
+                "best_method": scores["best_method"],
+            }
+            for task, (name, scores) in zip(tasks, normalised.items())
+        },
+        "methods": {},
+        "probability_of_improvement": {},
+    }
+    for method in methods:
+        ran = [name for name, scores in normalised.items() if method in scores["final"]]
+        row: dict[str, Any] = {"tasks": ran, "runs": int(sum(normalised[n]["final"][method].size for n in ran))}
+        for kind in ("final", "lowest"):
+            per_task = [normalised[name][kind][method] for name in ran]
+            row[f"{kind}_iqm"] = stratified_bootstrap_ci(per_task, interquartile_mean, n_resamples, seed=seed)
+            row[f"{kind}_mean"] = stratified_bootstrap_ci(per_task, np.mean, n_resamples, seed=seed)  # type: ignore[arg-type]
+        result["methods"][method] = row
+    for x in methods:
+        for y in methods:
+            shared = [n for n, s in normalised.items() if x in s["final"] and y in s["final"]]
+            if x == y or not shared:
+                continue
+            result["probability_of_improvement"][f"{x} > {y}"] = {
+                "tasks": shared,
+                "final": probability_of_improvement_ci(
+                    [normalised[n]["final"][x] for n in shared],
+                    [normalised[n]["final"][y] for n in shared],
+                    n_resamples,
+                    seed=seed,
+                ),
+            }
+    return result
+
+
+def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
+    """``aggregate.json``, ``aggregate.md`` (tables) and ``aggregate.png`` (IQM intervals, and the
+    probabilities of improvement of ``method`` over the others) in ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "aggregate.json"), "w") as file:
+        json.dump(result, file, indent=2)
+
+    def cell(stat: Sequence[float]) -> str:
+        return f"{stat[0]:.2f} [{stat[1]:.2f}, {stat[2]:.2f}]"
+
+    lines = [
+        "| task | metric | BC start | best final (method) |",
+        "|---|---|---|---|",
+        *(
+            f"| {name} | {t['metric']} | {t['bc_start']:.3g} | {t['best_final']:.3g} ({t['best_method']}) |"
+            for name, t in result["tasks"].items()
+        ),
+        "",
+        "| method | tasks | runs | final: IQM | final: mean | lowest: IQM | lowest: mean |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {m} | {len(r['tasks'])} | {r['runs']} | {cell(r['final_iqm'])} | {cell(r['final_mean'])} | "
+            f"{cell(r['lowest_iqm'])} | {cell(r['lowest_mean'])} |"
+            for m, r in result["methods"].items()
+        ),
+    ]
+    if method is not None:
+        lines += ["", f"| P({method} > other), final | tasks | probability [95% CI] |", "|---|---|---|"]
+        for key, value in result["probability_of_improvement"].items():
+            if key.startswith(f"{method} > "):
+                lines.append(f"| {key.split(' > ')[1]} | {len(value['tasks'])} | {cell(value['final'])} |")
+    with open(os.path.join(out, "aggregate.md"), "w") as file:
+        file.write(
+            "\n".join(lines)
+            + "\n\nScores normalised per task (0 = BC start, 1 = best mean final score); 95% stratified bootstrap "
+            "intervals.\n"
+        )
+    print("\n".join(lines))
+
+    methods = list(result["methods"])
+    panels = 3 if method is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 0.45 * len(methods) + 1.8), squeeze=False)
+    for ax, kind, title in zip(axes[0], ("final", "lowest"), ("final score (IQM)", "lowest score (IQM)")):
+        for row, m in enumerate(methods):
+            point, low, high = result["methods"][m][f"{kind}_iqm"]
+            ax.plot([low, high], [row, row], color="tab:blue", linewidth=6, alpha=0.4, solid_capstyle="butt")
+            ax.plot([point], [row], "|", color="black", markersize=14)
+        ax.axvline(0.0, color="grey", linestyle=":", linewidth=1)
+        ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+        ax.set_yticks(range(len(methods)), methods)
+        ax.set_xlabel("normalised score (0 = BC start, 1 = best final)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3, axis="x")
+    if method is not None:
+        ax = axes[0][-1]
+        others = [k.split(" > ")[1] for k in result["probability_of_improvement"] if k.startswith(f"{method} > ")]
+        for row, other in enumerate(others):
+            point, low, high = result["probability_of_improvement"][f"{method} > {other}"]["final"]
+            ax.plot([low, high], [row, row], color="tab:orange", linewidth=6, alpha=0.5, solid_capstyle="butt")
+            ax.plot([point], [row], "|", color="black", markersize=14)
+        ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlim(0, 1)
+        ax.set_yticks(range(len(others)), others)
+        ax.set_xlabel(f"P({method} > other), final score")
+        ax.set_title(f"probability of improvement of {method}")
+        ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "aggregate.png"), dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", help="compare.py result folders, one task each")
+    parser.add_argument("--method", default=None, help="the method whose probabilities of improvement to tabulate and plot")
+    parser.add_argument("--n-resamples", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="aggregate", help="folder for aggregate.json, aggregate.md, aggregate.png")
+    args = parser.parse_args(argv)
+    result = aggregate(args.folders, args.n_resamples, args.seed)
+    if args.method is not None and args.method not in result["methods"]:
+        parser.error(f"--method: expected one of {sorted(result['methods'])}, found {args.method!r}")
+    write_outputs(result, args.out, args.method)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""scripts/aggregate.py: the aggregate metrics against hand-computed values."""
+
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+from aggregate import (  # noqa: E402
+    aggregate,
+    interquartile_mean,
+    main,
+    normalised_scores,
+    probability_of_improvement,
+    probability_of_improvement_ci,
+    stratified_bootstrap_ci,
+)
+
+
+def test_interquartile_mean_by_hand():
+    assert interquartile_mean(np.arange(1, 9)) == 4.5  # 8 values: 2 cut from each end, mean of 3, 4, 5, 6
+    assert interquartile_mean(np.array([0.0, 0.0, 1.0, 1.0, 100.0])) == pytest.approx(2 / 3)  # 1 cut each end
+    assert interquartile_mean(np.array([7.0])) == 7.0 and interquartile_mean(np.array([3.0, 5.0, 1.0])) == 3.0
+    values = np.random.default_rng(0).normal(size=(5, 7))
+    assert interquartile_mean(values) == pytest.approx(stats.trim_mean(values, 0.25, axis=None))  # rliable's IQM
+    with pytest.raises(ValueError, match="at least one value"):
+        interquartile_mean(np.array([]))
+
+
+def test_probability_of_improvement_by_hand():
+    # Task 1: pairs (1,0) win, (1,2) loss, (2,0) win, (2,2) tie -> 2.5/4; task 2: (0,1) loss -> 0.
+    x, y = [np.array([1.0, 2.0]), np.array([0.0])], [np.array([0.0, 2.0]), np.array([1.0])]
+    assert probability_of_improvement(x, y) == pytest.approx((0.625 + 0.0) / 2)
+    assert probability_of_improvement(y, x) == pytest.approx((0.375 + 1.0) / 2)  # P(X>Y) + P(Y>X) = 1 per task
+    assert probability_of_improvement([np.array([1.0, 1.0])], [np.array([1.0])]) == 0.5
+    with pytest.raises(ValueError, match="same non-zero number of tasks"):
+        probability_of_improvement(x, y[:1])
+    with pytest.raises(ValueError, match="at least one run"):
+        probability_of_improvement([np.array([])], [np.array([1.0])])
+
+
+def test_stratified_bootstrap_resamples_within_tasks():
+    # A task with one distinct value keeps it in every resample: constant tasks give a zero-width interval.
+    assert stratified_bootstrap_ci([np.array([1.0, 1.0]), np.array([3.0])], np.mean) == (5 / 3, 5 / 3, 5 / 3)
+    # Each resample keeps every task's size: the statistic sees 2 + 3 values each time.
+    sizes = []
+    stratified_bootstrap_ci([np.array([0.0, 1.0]), np.array([5.0, 6.0, 7.0])], lambda v: sizes.append(v.size) or 0.0, 50)
+    assert sizes == [5] * 51
+    # Resamples stay within each task: task 1's values are 0/1, task 2's 10/11, so the mean of a resample
+    # of 2 + 2 runs lies in [5, 6]; the interval brackets the point and is seeded.
+    tasks = [np.array([0.0, 1.0]), np.array([10.0, 11.0])]
+    point, low, high = stratified_bootstrap_ci(tasks, np.mean, 500, seed=3)
+    assert point == 5.5 and 5.0 <= low < point < high <= 6.0
+    assert stratified_bootstrap_ci(tasks, np.mean, 500, seed=3) == (point, low, high)
+    point, low, high = probability_of_improvement_ci([np.array([1.0, 2.0])], [np.array([0.0, 3.0])], 300)
+    assert point == 0.5 and 0.0 <= low <= point <= high <= 1.0
+
+
+def write_task(folder, metric, runs):
+    """A compare.py folder: runs = {(method, seed): [(timesteps, score), ...]}."""
+    os.makedirs(folder)
+    with open(folder / "results.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["method", "seed", "timesteps", "eval_return_mean", "eval_return_std", "eval_success_rate"])
+        for (method, seed), curve in runs.items():
+            for step, score in curve:
+                row = [score, 0.0, float("nan")] if metric == "return" else [0.0, 0.0, score]
+                writer.writerow([method, seed, step, *row])
+    json.dump({"metric": metric, "methods": {}}, open(folder / "summary.json", "w"))
+
+
+def test_normalisation_and_aggregate_by_hand(tmp_path):
+    # Task A (returns): BC start 100; rl ends 90 and 110 (mean 100), inril 150 and 250 (mean 200, the best).
+    write_task(
+        tmp_path / "a",
+        "return",
+        {
+            ("rl", 0): [(0, 100.0), (10, 50.0), (20, 90.0)],
+            ("rl", 1): [(0, 100.0), (10, 120.0), (20, 110.0)],
+            ("inril", 0): [(0, 100.0), (10, 100.0), (20, 150.0)],
+            ("inril", 1): [(0, 100.0), (10, 200.0), (20, 250.0)],
+        },
+    )
+    # Task B (success): starts 0.4 and 0.6 (mean 0.5); rl ends 0.0 and 0.5 (mean 0.25), inril 1.0 and 0.0
+    # (mean 0.5): the best mean final equals the start, and the normalisation is undefined.
+    write_task(
+        tmp_path / "b",
+        "success",
+        {
+            ("rl", 0): [(0, 0.4), (10, 0.0)],
+            ("rl", 1): [(0, 0.6), (10, 0.5)],
+            ("inril", 0): [(0, 0.4), (10, 1.0)],
+            ("inril", 1): [(0, 0.6), (10, 0.0)],
+        },
+    )
+    from aggregate import read_task
+
+    scores = normalised_scores(read_task(str(tmp_path / "a")))
+    assert scores["start"] == 100.0 and scores["best"] == 200.0 and scores["best_method"] == "inril"
+    np.testing.assert_allclose(scores["final"]["rl"], [-0.1, 0.1])
+    np.testing.assert_allclose(scores["final"]["inril"], [0.5, 1.5])
+    np.testing.assert_allclose(scores["lowest"]["rl"], [-0.5, 0.0])
+    np.testing.assert_allclose(scores["lowest"]["inril"], [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"b: no method's mean final score \(0.5, inril\) is above the BC start"):
+        aggregate([str(tmp_path / "a"), str(tmp_path / "b")])
+    # Task C: task B with inril's second seed succeeding: best mean final 1.0, scale 0.5.
+    write_task(
+        tmp_path / "c",
+        "success",
+        {
+            ("rl", 0): [(0, 0.4), (10, 0.0)],
+            ("rl", 1): [(0, 0.6), (10, 0.5)],
+            ("inril", 0): [(0, 0.4), (10, 1.0)],
+            ("inril", 1): [(0, 0.6), (10, 1.0)],
+        },
+    )
+    result = aggregate([str(tmp_path / "a"), str(tmp_path / "c")], n_resamples=200)
+    # rl: task a [-0.1, 0.1], task c [(0-0.5)/0.5, (0.5-0.5)/0.5] = [-1, 0]; IQM of 4 cuts one each end.
+    assert result["methods"]["rl"]["final_iqm"][0] == pytest.approx(np.mean([-0.1, 0.0]))
+    assert result["methods"]["rl"]["final_mean"][0] == pytest.approx(np.mean([-0.1, 0.1, -1.0, 0.0]))
+    assert result["methods"]["inril"]["final_mean"][0] == pytest.approx(np.mean([0.5, 1.5, 1.0, 1.0]))
+    # P(inril > rl): task a, all 4 pairs won; task c, all 4 won -> 1.
+    assert result["probability_of_improvement"]["inril > rl"]["final"][0] == 1.0
+    assert result["probability_of_improvement"]["rl > inril"]["final"][0] == 0.0
+    assert result["tasks"]["c"]["bc_start"] == pytest.approx(0.5) and result["methods"]["rl"]["runs"] == 4
+
+
+def test_cli_writes_tables_and_figure(tmp_path):
+    write_task(
+        tmp_path / "a",
+        "return",
+        {("rl", s): [(0, 1.0), (5, 1.0 + s)] for s in range(3)} | {("bc_reg", s): [(0, 1.0), (5, 2.0)] for s in range(3)},
+    )
+    main([str(tmp_path / "a"), "--method", "bc_reg", "--n-resamples", "50", "--out", str(tmp_path / "out")])
+    for name in ("aggregate.json", "aggregate.md", "aggregate.png"):
+        assert os.path.getsize(tmp_path / "out" / name) > 0
+    assert "| rl | 1 |" in open(tmp_path / "out" / "aggregate.md").read()
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "a"), "--method", "nope", "--out", str(tmp_path / "out")])
+    with pytest.raises(FileNotFoundError, match=r"results\.csv"):
+        main([str(tmp_path / "missing")])
