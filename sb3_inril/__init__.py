@@ -2,6 +2,7 @@ import os
 
 from sb3_inril.a2c import InRILA2C
 from sb3_inril.common.demo_buffer import DemonstrationBuffer
+from sb3_inril.common.demo_replay import DemoReplayBuffer
 from sb3_inril.common.loaders import Demonstrations, load_demonstrations, save_demonstrations
 from sb3_inril.envs import register_robomimic_envs
 from sb3_inril.ppo import InRILPPO
@@ -16,6 +17,7 @@ with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handle
 register_robomimic_envs()
 
 __all__ = [
+    "DemoReplayBuffer",
     "DemonstrationBuffer",
     "Demonstrations",
     "InRILA2C",

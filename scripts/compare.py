@@ -5,6 +5,8 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``bc``: no fine-tuning (the BC policy, evaluated at the same points)
 - ``rl``: plain fine-tuning (InRIL with ``il_interval=None``: the base algorithm step for step)
 - ``bc_reg``: RL loss + a fixed-weight BC loss at every RL step (``--bc-weight``)
+- ``rlpd`` (SAC only): RLPD's symmetric sampling, half of every minibatch from the demonstrations'
+  transitions (``sb3_inril.DemoReplayBuffer``), no IL loss
 - ``inril``: IN-RIL with ``m = --il-interval``, no separation
 - ``inril_surgery``: IN-RIL with gradient surgery
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
@@ -50,7 +52,7 @@ import torch as th
 from stable_baselines3.common.monitor import Monitor
 from tqdm.auto import tqdm
 
-from sb3_inril import InRILPPO, InRILSAC
+from sb3_inril import DemoReplayBuffer, InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, evaluate_with_success
 from sb3_inril.common.chunking import ActionChunkWrapper
 from sb3_inril.common.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
@@ -58,14 +60,22 @@ from sb3_inril.data import SHIPPED_PREFIX
 from sb3_inril.hyperparams import read_entry, split_entry
 
 ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
-BASE_METHODS = ("bc", "rl", "bc_reg", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
+BASE_METHODS = ("bc", "rl", "bc_reg", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 
 
-def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0) -> dict[str, Any]:
+def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0, demos: str | None = None) -> dict[str, Any]:
     if method.endswith("_warmup"):  # any method, with the critic warm-up
-        return dict(method_kwargs(method[: -len("_warmup")], il_interval), critic_warmup_steps=critic_warmup_steps)
+        return dict(
+            method_kwargs(method[: -len("_warmup")], il_interval, demos=demos), critic_warmup_steps=critic_warmup_steps
+        )
     if method in ("bc", "rl", "bc_reg"):
         return dict(il_interval=None)
+    if method == "rlpd":  # off-policy only: half of every minibatch from the demonstrations' transitions
+        return dict(
+            il_interval=None,
+            replay_buffer_class=DemoReplayBuffer,
+            replay_buffer_kwargs=dict(demonstrations=demos, demo_fraction=0.5),
+        )
     if method == "inril":
         return dict(il_interval=il_interval)
     if method == "inril_surgery":
@@ -148,7 +158,7 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
         demonstrations=config["demos"],
         seed=seed,
         device="cpu",
-        **method_kwargs(method, config["il_interval"], config["critic_warmup_steps"]),
+        **method_kwargs(method, config["il_interval"], config["critic_warmup_steps"], config["demos"]),
         **algo_kwargs(config),
     )
     state = th.load(io.BytesIO(pretrained), map_location="cpu")
@@ -355,6 +365,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     for method in args.methods:
         method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run
+        if method.removesuffix("_warmup") == "rlpd" and args.algo != "sac":
+            parser.error(f"--methods: {method} needs an off-policy algorithm (--algo sac), found --algo {args.algo}")
     num_threads = resolve_num_threads(args.num_threads)
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
     shipped = args.demos in ("expert", "medium", "scripted")

@@ -1,0 +1,154 @@
+"""DemoReplayBuffer: RLPD's symmetric sampling through SB3's replay buffer seam."""
+
+import os
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3 import SAC, TD3
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from sb3_inril import Demonstrations, DemoReplayBuffer, InRILSAC
+
+OBS_SPACE = spaces.Box(-10.0, 10.0, (2,), np.float32)
+ACTION_SPACE = spaces.Box(-2.0, 2.0, (1,), np.float32)
+
+
+def two_episodes() -> Demonstrations:
+    # Episode 1: pairs 0, 1, 2, ended in a terminal state; episode 2: pairs 3, 4, truncated.
+    observations = np.arange(10, dtype=np.float32).reshape(5, 2)
+    return Demonstrations(
+        observations=observations,
+        actions=np.array([[-2.0], [0.0], [1.0], [2.0], [3.0]], dtype=np.float32),
+        episode_starts=np.array([0, 3]),
+        rewards=np.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype=np.float32),
+        episode_terminals=np.array([True, False]),
+    )
+
+
+def make_buffer(demonstrations=None, **kwargs) -> DemoReplayBuffer:
+    return DemoReplayBuffer(
+        100, OBS_SPACE, ACTION_SPACE, device="cpu", demonstrations=demonstrations or two_episodes(), **kwargs
+    )
+
+
+def test_demonstration_transitions_by_hand():
+    buffer = make_buffer()
+    # Kept: 0->1, 1->2, 2 (terminal: done, its next observation masked), 3->4; pair 4 (truncated end) dropped.
+    assert buffer.n_demo_transitions == 4
+    np.testing.assert_array_equal(buffer.demo_observations, [[0, 1], [2, 3], [4, 5], [6, 7]])
+    np.testing.assert_array_equal(buffer.demo_next_observations, [[2, 3], [4, 5], [4, 5], [8, 9]])
+    np.testing.assert_array_equal(buffer.demo_dones, [0, 0, 1, 0])
+    np.testing.assert_array_equal(buffer.demo_rewards, [1, 2, 3, 4])
+    # Stored as SB3 stores the algorithm's own actions: rescaled from [-2, 2] to [-1, 1] (3.0 clipped).
+    np.testing.assert_array_equal(buffer.demo_actions, [[-1.0], [0.0], [0.5], [1.0]])
+    # Unknown episode ends count as truncated: both last pairs dropped.
+    unknown = two_episodes()
+    unknown.episode_terminals = None
+    assert make_buffer(unknown).n_demo_transitions == 3
+
+
+def test_minibatches_are_half_demonstrations():
+    buffer = make_buffer()
+    for step in range(10):
+        obs = np.full((1, 2), 100.0 + step, dtype=np.float32)  # online observations are >= 100
+        buffer.add(obs, obs + 0.5, np.array([[0.25]]), np.array([-1.0]), np.array([False]), [{}])
+    np.random.seed(0)
+    batch = buffer.sample(9)
+    assert batch.observations.shape == (9, 2) and batch.actions.shape == (9, 1) and batch.rewards.shape == (9, 1)
+    n_demo = int((batch.observations[:, 0] < 100).sum())
+    assert n_demo == round(0.5 * 9) == 4  # online rows first, then the demonstrations' rows
+    online, demo = batch.observations[: 9 - n_demo], batch.observations[9 - n_demo :]
+    assert th.all(online >= 100) and th.all(demo < 10)
+    assert th.all(batch.rewards[: 9 - n_demo] == -1.0) and th.all(batch.rewards[9 - n_demo :] > 0)
+    assert batch.discounts is None
+    # The demonstrations' rows are transitions: next = the following pair except at the terminal one.
+    for row in range(9 - n_demo, 9):
+        obs, next_obs, done = batch.observations[row], batch.next_observations[row], batch.dones[row]
+        assert th.equal(next_obs, obs) if done else th.equal(next_obs, obs + 2)
+    quarter = make_buffer(demo_fraction=0.25)
+    quarter.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.zeros(1), np.array([False]), [{}])
+    assert int((quarter.sample(8).rewards > 0).sum()) == 2
+
+
+def test_demonstrations_normalised_as_the_online_samples():
+    venv = VecNormalize(DummyVecEnv([lambda: gym.make("Pendulum-v1")]), norm_reward=True)
+    venv.reset()
+    for _ in range(20):
+        venv.step(np.array([[0.5]]))
+    space = venv.observation_space
+    demos = Demonstrations(
+        observations=np.ones((4, 3), np.float32),
+        actions=np.zeros((4, 1), np.float32),
+        episode_starts=np.array([0]),
+        rewards=np.full(4, -3.0, np.float32),
+        episode_terminals=np.array([True]),
+    )
+    buffer = DemoReplayBuffer(10, space, venv.action_space, device="cpu", demonstrations=demos, demo_fraction=0.5)
+    buffer.add(np.ones((1, 3)), np.ones((1, 3)), np.zeros((1, 1)), np.array([-3.0]), np.array([False]), [{}])
+    batch = buffer.sample(4, env=venv)
+    expected_obs = th.as_tensor(venv.normalize_obs(np.ones((1, 3), np.float32)))
+    assert th.allclose(batch.observations, expected_obs.expand(4, 3))
+    assert th.allclose(batch.rewards, th.as_tensor(venv.normalize_reward(np.array([-3.0]))).float().expand(4, 1))
+
+
+@pytest.mark.parametrize("algo_class", [SAC, TD3, InRILSAC])
+def test_drop_in_for_off_policy_algorithms_with_save_and_load(tmp_path, algo_class):
+    kwargs = dict(demonstrations="shipped:Pendulum-v1/medium") if algo_class is InRILSAC else {}
+    model = algo_class(
+        "MlpPolicy",
+        "Pendulum-v1",
+        replay_buffer_class=DemoReplayBuffer,
+        replay_buffer_kwargs=dict(demonstrations="shipped:Pendulum-v1/medium", demo_fraction=0.5),
+        learning_starts=16,
+        batch_size=32,
+        seed=0,
+        device="cpu",
+        **kwargs,
+    )
+    assert model.replay_buffer.n_demo_transitions == 4000 - 20  # 20 truncated episodes of 200 pairs
+    model.learn(48)
+    assert model.replay_buffer.size() == 48
+    model.save(tmp_path / "model")
+    loaded = algo_class.load(tmp_path / "model", env=gym.make("Pendulum-v1"), device="cpu")
+    assert isinstance(loaded.replay_buffer, DemoReplayBuffer) and loaded.replay_buffer.demo_fraction == 0.5
+    model.save_replay_buffer(tmp_path / "buffer")
+    loaded.load_replay_buffer(tmp_path / "buffer")
+    assert loaded.replay_buffer.size() == 48 and loaded.replay_buffer.n_demo_transitions == 3980
+    loaded.learn(16, reset_num_timesteps=False)
+
+
+def test_bad_inputs():
+    no_rewards = two_episodes()
+    no_rewards.rewards = None
+    with pytest.raises(ValueError, match="field 'rewards' expected"):
+        make_buffer(no_rewards)
+    for fraction in (0, 1, 1.5, -0.1, True, "0.5", None):
+        with pytest.raises(ValueError, match=r"demo_fraction expected a number in \(0, 1\), found"):
+            make_buffer(demo_fraction=fraction)
+    with pytest.raises(ValueError, match="demonstrations expected"):
+        DemoReplayBuffer(10, OBS_SPACE, ACTION_SPACE, device="cpu")
+    with pytest.raises(TypeError, match="found a Dict space"):
+        DemoReplayBuffer(10, spaces.Dict({"a": OBS_SPACE}), ACTION_SPACE, demonstrations=two_episodes())
+    with pytest.raises(ValueError, match="action_space expected a bounded Box"):
+        DemoReplayBuffer(10, OBS_SPACE, spaces.Box(-np.inf, np.inf, (1,)), demonstrations=two_episodes())
+    with pytest.raises(ValueError, match=r"field 'obs' expected rows of shape \(3,\).*found \(2,\)"):
+        DemoReplayBuffer(10, spaces.Box(-1, 1, (3,)), ACTION_SPACE, device="cpu", demonstrations=two_episodes())
+    with pytest.raises(ValueError, match="field 'acts' expected 2 values per action"):
+        DemoReplayBuffer(10, OBS_SPACE, spaces.Box(-1, 1, (2,)), device="cpu", demonstrations=two_episodes())
+    with pytest.raises(FileNotFoundError):
+        make_buffer("/nonexistent/demos.npz")
+
+
+def test_compare_rejects_rlpd_on_policy():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+    from compare import main, method_kwargs
+
+    with pytest.raises(SystemExit):
+        main(["--algo", "ppo", "--methods", "rlpd", "--out", "/tmp/never_written"])
+    kwargs = method_kwargs("rlpd_warmup", 10, 500, demos="shipped:Pendulum-v1/medium")
+    assert kwargs["replay_buffer_class"] is DemoReplayBuffer and kwargs["critic_warmup_steps"] == 500
+    assert kwargs["replay_buffer_kwargs"] == dict(demonstrations="shipped:Pendulum-v1/medium", demo_fraction=0.5)
