@@ -17,7 +17,7 @@ tasks that both ran.
 Example::
 
     python scripts/aggregate.py results/hopper_ppo_medium results/lift_ppo_scripted \\
-        results/pendulum_sac_medium --method inril_surgery --out docs/aggregate
+        results/pendulum_sac_medium --method inril_surgery --min-tasks 2 --out results/aggregate_gaussian
 """
 
 import argparse
@@ -181,19 +181,21 @@ def normalised_scores(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def aggregate(folders: Sequence[str], n_resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
+def aggregate(folders: Sequence[str], n_resamples: int = 2000, seed: int = 0, min_tasks: int = 1) -> dict[str, Any]:
     """
     The aggregate metrics of every method over the tasks it ran (see the module's docstring).
 
     :param folders: ``compare.py`` result folders, one task each
     :param n_resamples: bootstrap resamples
     :param seed: of the resampling
+    :param min_tasks: leave out the methods that ran on fewer tasks (they still set a task's best final)
     :return: per-task normalisations, per-method IQM and mean (final and lowest), pairwise
         probabilities of improvement
     """
     tasks = [read_task(folder) for folder in folders]
     normalised = {task["name"]: normalised_scores(task) for task in tasks}
     methods = sorted({m for scores in normalised.values() for m in scores["final"]})
+    methods = [m for m in methods if sum(m in scores["final"] for scores in normalised.values()) >= min_tasks]
     result: dict[str, Any] = {
         "tasks": {
             name: {
@@ -312,11 +314,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", help="compare.py result folders, one task each")
     parser.add_argument("--method", default=None, help="the method whose probabilities of improvement to tabulate and plot")
+    parser.add_argument("--min-tasks", type=int, default=1, help="only the methods that ran on at least this many tasks")
     parser.add_argument("--n-resamples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="aggregate", help="folder for aggregate.json, aggregate.md, aggregate.png")
     args = parser.parse_args(argv)
-    result = aggregate(args.folders, args.n_resamples, args.seed)
+    result = aggregate(args.folders, args.n_resamples, args.seed, args.min_tasks)
     if args.method is not None and args.method not in result["methods"]:
         parser.error(f"--method: expected one of {sorted(result['methods'])}, found {args.method!r}")
     write_outputs(result, args.out, args.method)

@@ -129,6 +129,11 @@ def test_normalisation_and_aggregate_by_hand(tmp_path):
     assert result["probability_of_improvement"]["inril > rl"]["final"][0] == 1.0
     assert result["probability_of_improvement"]["rl > inril"]["final"][0] == 0.0
     assert result["tasks"]["c"]["bc_start"] == pytest.approx(0.5) and result["methods"]["rl"]["runs"] == 4
+    # A method on one task only is left out with min_tasks=2, but still sets that task's best final.
+    write_task(tmp_path / "d", "return", {("rl", 0): [(0, 0.0), (1, 1.0)], ("solo", 0): [(0, 0.0), (1, 4.0)]})
+    result = aggregate([str(tmp_path / p) for p in "acd"], n_resamples=20, min_tasks=2)
+    assert sorted(result["methods"]) == ["inril", "rl"] and result["tasks"]["d"]["best_method"] == "solo"
+    assert result["methods"]["rl"]["runs"] == 5 and "solo > rl" not in result["probability_of_improvement"]
 
 
 def test_cli_writes_tables_and_figure(tmp_path):
