@@ -17,7 +17,8 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 ``--metric success`` compares success rates (``info["is_success"]``, e.g. the robomimic tasks)
 instead of returns.
 
-Each (method, seed) run writes ``runs/<method>_s<seed>.json`` when it finishes; an interrupted
+Each (method, seed) run writes ``runs/<method>_s<seed>.json`` when it finishes (its evaluation
+curve, and the fine-tuning diagnostics of ``FineTuningDiagnostics`` per rollout); an interrupted
 comparison resumes by skipping finished runs. Runs go in parallel (``--jobs`` local processes, each
 with ``--num-threads`` torch threads: by default ``$OMP_NUM_THREADS`` if set, else 1), or as Ray tasks
 on a cluster (``--ray-address``, one CPU each; ``pip install "sb3_inril[ray]"``): the BC pre-training of
@@ -53,7 +54,7 @@ from stable_baselines3.common.monitor import Monitor
 from tqdm.auto import tqdm
 
 from sb3_inril import DemoReplayBuffer, InRILPPO, InRILSAC
-from sb3_inril.common.callbacks import BCRegularization, EvalCurve, evaluate_with_success
+from sb3_inril.common.callbacks import BCRegularization, EvalCurve, FineTuningDiagnostics, evaluate_with_success
 from sb3_inril.common.chunking import ActionChunkWrapper
 from sb3_inril.common.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
 from sb3_inril.data import SHIPPED_PREFIX
@@ -174,15 +175,20 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
     model.reset_drift_reference()
     eval_env = Monitor(make_env(config))
     curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
+    # What drives a dip: advantages, the critic's explained variance, KL, std, drift (10 rows per evaluation at most).
+    diagnostics = FineTuningDiagnostics(every=max(1, config["eval_freq"] // 10))
     if method == "bc":  # (bc_warmup would be the same: nothing is trained)
         point = evaluate_with_success(model, eval_env, config["eval_episodes"], 10_000 + seed)
         curve = [(step, *point) for step in range(0, config["timesteps"] + 1, config["eval_freq"])]
     else:
-        callbacks = [curve_callback] + ([BCRegularization(config["bc_weight"])] if method.startswith("bc_reg") else [])
+        callbacks = [curve_callback, diagnostics]
+        if method.startswith("bc_reg"):
+            callbacks.append(BCRegularization(config["bc_weight"]))
         model.learn(config["timesteps"], callback=callbacks)
         curve = curve_callback.curve
+    result = dict(method=method, seed=seed, curve=curve, diagnostics=diagnostics.rows, wall_time_s=time.time() - start)
     # Through JSON and back: the same values whether the run comes from a pool, Ray or a file.
-    return json.loads(json.dumps({"method": method, "seed": seed, "curve": curve, "wall_time_s": time.time() - start}))
+    return json.loads(json.dumps(result))
 
 
 def run_sweep(

@@ -40,6 +40,16 @@ def test_compare_end_to_end(tmp_path, algo, kwargs):
         run = json.load(open(tmp_path / "runs" / run_file))
         starts.setdefault(run["seed"], set()).add(round(run["curve"][0][1], 6))
     assert all(len(values) == 1 for values in starts.values())
+    # Every fine-tuning run carries its diagnostics: one row per rollout (PPO) or per 12 steps (SAC).
+    for run_file in os.listdir(tmp_path / "runs"):
+        run = json.load(open(tmp_path / "runs" / run_file))
+        rows = run["diagnostics"]
+        if run["method"] == "bc":
+            assert rows == []
+        elif algo == "ppo":
+            assert [row["timesteps"] for row in rows] == [64, 128, 192, 256] and "approx_kl" in rows[0]
+        else:
+            assert rows[0]["timesteps"] == 1 and len(rows) == 22 and "critic_loss" in rows[-1]
     # Resuming skips finished runs.
     again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
     assert "0 runs to do (4 already done)" in again.stdout

@@ -1,4 +1,4 @@
-"""Callbacks: evaluation curves for experiments, and the BC-regularised RL baseline."""
+"""Callbacks: evaluation curves and fine-tuning diagnostics for experiments, and the BC-regularised RL baseline."""
 
 from typing import TYPE_CHECKING, Any, cast
 
@@ -127,3 +127,78 @@ class BCRegularization(BaseCallback):
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
+
+
+class FineTuningDiagnostics(BaseCallback):
+    """
+    What drives a collapse after BC, recorded as fine-tuning goes: one row per rollout (at most one
+    per ``every`` environment steps), for on-policy and off-policy algorithms alike.
+
+    Each row holds ``timesteps`` and, for on-policy algorithms, the statistics of the rollout just
+    collected, before the update that uses it: ``advantage_mean``, ``advantage_std``,
+    ``advantage_positive_fraction`` and ``value_explained_variance`` (of the critic's values against
+    the rollout's returns: how well the critic knew the policy's returns when the actor moved).
+    Every ``train/...`` value the algorithm logged at its last update (``approx_kl``,
+    ``clip_fraction``, ``std``, ``value_loss``, SAC's ``actor_loss``, ``critic_loss``, ``ent_coef``,
+    IN-RIL's ``il_loss``, ...) is added to the row of the rollout it followed, and for an IN-RIL
+    model the drift from the pre-trained policy (``policy_drift``), the held-out IL loss and the
+    counts of RL and IL updates so far.
+
+    :param every: record at most once per this many environment steps (off-policy algorithms
+        "collect a rollout" every ``train_freq`` steps)
+    """
+
+    def __init__(self, every: int = 1, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"FineTuningDiagnostics: every expected a positive integer, found {every!r}")
+        self.every = every
+        self.rows: list[dict[str, float]] = []
+        self._last_recorded: int | None = None
+        self._awaiting_update: dict[str, float] | None = None  # the last row, until its update's values are in
+
+    def _due(self) -> bool:
+        return self._last_recorded is None or self.num_timesteps - self._last_recorded >= self.every
+
+    def _add_training_values(self) -> None:
+        row, self._awaiting_update = self._awaiting_update, None
+        if row is None:
+            return
+        for key, value in self.model.logger.name_to_value.items():
+            if key.startswith("train/") and isinstance(value, (int, float, np.floating, np.integer)):
+                row[key.removeprefix("train/")] = float(value)
+        if is_inril_model(self.model):
+            model = cast("InRILMixin", self.model)
+            row.update(model.il_diagnostics())
+            row.update(
+                n_rl_updates=float(model.interleaving.n_rl_updates), n_il_updates=float(model.interleaving.n_il_updates)
+            )
+
+    def _on_rollout_start(self) -> None:
+        self._add_training_values()  # the update that followed the previous rollout is done
+
+    def _on_rollout_end(self) -> None:
+        if not self._due():
+            return
+        self._last_recorded = self.num_timesteps
+        row: dict[str, float] = {"timesteps": float(self.num_timesteps)}
+        buffer = getattr(self.model, "rollout_buffer", None)
+        if buffer is not None and getattr(buffer, "full", False):
+            advantages = np.asarray(buffer.advantages, dtype=np.float64).ravel()
+            returns = np.asarray(buffer.returns, dtype=np.float64).ravel()
+            values = np.asarray(buffer.values, dtype=np.float64).ravel()
+            variance = returns.var()
+            row.update(
+                advantage_mean=float(advantages.mean()),
+                advantage_std=float(advantages.std()),
+                advantage_positive_fraction=float((advantages > 0).mean()),
+                value_explained_variance=float(1 - (returns - values).var() / variance) if variance > 0 else float("nan"),
+            )
+        self.rows.append(row)
+        self._awaiting_update = row
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        self._add_training_values()
