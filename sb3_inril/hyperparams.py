@@ -41,6 +41,8 @@ INRIL_KEYS = frozenset(
         "il_share_optimizer",
         "demo_val_fraction",
         "critic_warmup_steps",
+        "critic_warmup_unit",
+        "critic_warmup_learning_rate",
         "il_squash_margin",
         "gradient_separation",
         "surgery_kwargs",

@@ -12,7 +12,8 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
 - ``inril_adaptive``: IN-RIL with the adaptive interval (m in [2, 30] from the gradient cosine)
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
-- ``<method>_warmup``: any of these with ``critic_warmup_steps = --critic-warmup-steps``
+- ``<method>_warmup``: any of these with ``critic_warmup_steps = --critic-warmup-steps`` (counted in
+  ``--critic-warmup-unit``, the critic learning at ``--critic-warmup-learning-rate``)
 
 ``--metric success`` compares success rates (``info["is_success"]``, e.g. the robomimic tasks)
 instead of returns.
@@ -64,10 +65,18 @@ ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
 BASE_METHODS = ("bc", "rl", "bc_reg", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 
 
-def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0, demos: str | None = None) -> dict[str, Any]:
-    if method.endswith("_warmup"):  # any method, with the critic warm-up
+def method_kwargs(
+    method: str,
+    il_interval: int,
+    critic_warmup_steps: int = 0,
+    demos: str | None = None,
+    warmup_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if method.endswith("_warmup"):  # any method, with the critic warm-up (its unit and rate in warmup_kwargs)
         return dict(
-            method_kwargs(method[: -len("_warmup")], il_interval, demos=demos), critic_warmup_steps=critic_warmup_steps
+            method_kwargs(method[: -len("_warmup")], il_interval, demos=demos),
+            critic_warmup_steps=critic_warmup_steps,
+            **(warmup_kwargs or {}),
         )
     if method in ("bc", "rl", "bc_reg"):
         return dict(il_interval=None)
@@ -88,6 +97,14 @@ def method_kwargs(method: str, il_interval: int, critic_warmup_steps: int = 0, d
     if method.startswith("inril_m") and method[7:].isdigit():
         return dict(il_interval=int(method[7:]))
     raise ValueError(f"--methods: unknown method {method!r}, expected one of {BASE_METHODS} or inril_m<M>")
+
+
+def warmup_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """The critic warm-up's unit and learning rate when given (configs of older sweeps have neither)."""
+    kwargs = {"critic_warmup_unit": config.get("critic_warmup_unit", "gradient_step")}
+    if config.get("critic_warmup_learning_rate") is not None:
+        kwargs["critic_warmup_learning_rate"] = config["critic_warmup_learning_rate"]
+    return kwargs
 
 
 def algo_kwargs(config: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +176,7 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
         demonstrations=config["demos"],
         seed=seed,
         device="cpu",
-        **method_kwargs(method, config["il_interval"], config["critic_warmup_steps"], config["demos"]),
+        **method_kwargs(method, config["il_interval"], config["critic_warmup_steps"], config["demos"], warmup_kwargs(config)),
         **algo_kwargs(config),
     )
     state = th.load(io.BytesIO(pretrained), map_location="cpu")
@@ -359,6 +376,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--il-interval", type=int, default=10)
     parser.add_argument("--bc-weight", type=float, default=0.1)
     parser.add_argument("--critic-warmup-steps", type=int, default=1000, help="for the <method>_warmup variants")
+    parser.add_argument(
+        "--critic-warmup-unit",
+        choices=["gradient_step", "train_call"],
+        default="gradient_step",
+        help="what --critic-warmup-steps counts (train_call: rollouts of PPO)",
+    )
+    parser.add_argument("--critic-warmup-learning-rate", type=float, default=None, help="the critic's rate during the warm-up")
     parser.add_argument("--pretrain-epochs", type=int, default=30)
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--jobs", type=int, default=2, help="local worker processes (without --ray-address)")
@@ -395,6 +419,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         il_interval=args.il_interval,
         bc_weight=args.bc_weight,
         critic_warmup_steps=args.critic_warmup_steps,
+        critic_warmup_unit=args.critic_warmup_unit,
+        critic_warmup_learning_rate=args.critic_warmup_learning_rate,
         pretrain_epochs=args.pretrain_epochs,
         algo_kwargs=args.algo_kwargs,
         num_threads=num_threads,

@@ -135,6 +135,75 @@ def test_critic_warmup_on_ppo(pendulum_env, pendulum_demos):
     assert not all(th.equal(p, q) for p, q in zip(model.il_parameters(), actor_before))
 
 
+def test_critic_warmup_counted_in_rollouts_on_ppo(pendulum_env, pendulum_demos):
+    from sb3_inril import InRILPPO
+
+    model = InRILPPO(
+        "MlpPolicy",
+        pendulum_env,
+        demonstrations=pendulum_demos,
+        il_interval=2,
+        critic_warmup_steps=2,
+        critic_warmup_unit="train_call",
+        n_steps=64,
+        batch_size=16,
+        n_epochs=2,
+        seed=0,
+    )
+    actor_before = [p.detach().clone() for p in model.il_parameters()]
+    value_before = snapshot(model.policy.value_net)
+    model.learn(128)  # two rollouts, two train() calls: the whole warm-up
+    state = model.interleaving
+    assert state.n_warmup_train_calls_done == 2 and state.n_warmup_steps_done == 2 * 2 * 4  # calls x epochs x minibatches
+    assert state.n_rl_updates == 0 and state.n_il_updates == 0
+    assert all(th.equal(p, q) for p, q in zip(model.il_parameters(), actor_before))
+    assert not unchanged(model.policy.value_net, value_before)
+    model.learn(64, reset_num_timesteps=False)  # the third rollout moves the actor: 8 RL steps, 4 IL steps
+    assert state.n_warmup_train_calls_done == 2 and state.n_rl_updates == 8 and state.n_il_updates == 4
+    assert not all(th.equal(p, q) for p, q in zip(model.il_parameters(), actor_before))
+
+
+@pytest.mark.parametrize("inril_class", ["InRILPPO", InRILSAC])
+def test_critic_warmup_learning_rate(pendulum_env, pendulum_demos, inril_class):
+    import sb3_inril
+
+    inril_class = getattr(sb3_inril, inril_class) if isinstance(inril_class, str) else inril_class
+    on_policy = inril_class.__name__ == "InRILPPO"
+    settings = dict(n_steps=64, batch_size=16, n_epochs=1, seed=0) if on_policy else SMALL
+    critic_of = (lambda m: m.policy.value_net) if on_policy else (lambda m: m.critic.qf0)
+    optimizer_of = (lambda m: m.policy.optimizer) if on_policy else (lambda m: m.critic.optimizer)
+    changes = {}
+    for warmup_rate in (None, 1e-12):
+        model = inril_class(
+            "MlpPolicy",
+            pendulum_env,
+            demonstrations=pendulum_demos,
+            learning_rate=1e-3,
+            critic_warmup_steps=4,
+            critic_warmup_learning_rate=warmup_rate,
+            **settings,
+        )
+        before = snapshot(critic_of(model))
+        model.learn(64 if on_policy else 24)  # exactly the 4 warm-up gradient steps
+        assert model.interleaving.n_warmup_steps_done == 4 and model.interleaving.n_rl_updates == 0
+        changes[warmup_rate] = max(
+            (value - before[name]).abs().max().item() for name, value in critic_of(model).state_dict().items()
+        )
+        # The optimizer's own rate is back after every warm-up step.
+        assert all(group["lr"] == pytest.approx(1e-3) for group in optimizer_of(model).param_groups)
+    # Adam's first steps move each weight by about the learning rate: 1e-3 against 1e-12.
+    assert changes[None] > 1e-4 and changes[1e-12] < 1e-9
+
+
+def test_critic_warmup_arguments(pendulum_env):
+    with pytest.raises(ValueError, match="critic_warmup_unit"):
+        InRILSAC("MlpPolicy", pendulum_env, critic_warmup_steps=2, critic_warmup_unit="rollout", **SMALL)
+    with pytest.raises(ValueError, match="critic_warmup_learning_rate"):
+        InRILSAC("MlpPolicy", pendulum_env, critic_warmup_steps=2, critic_warmup_learning_rate=-1.0, **SMALL)
+    with pytest.raises(ValueError, match="critic_warmup_learning_rate: only used with critic_warmup_steps > 0"):
+        InRILSAC("MlpPolicy", pendulum_env, critic_warmup_learning_rate=1e-3, **SMALL)
+
+
 def test_tensorboard_name_and_diagnostics(tmp_path, pendulum_env, pendulum_demos):
     model = InRILTQC("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, tensorboard_log=str(tmp_path), **SMALL)
     model.learn(40)

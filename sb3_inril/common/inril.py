@@ -97,6 +97,11 @@ class InRILMixin(DemonstrationAttachmentMixin):
     :param critic_warmup_steps: for the first N RL gradient steps, update only the critics (value
         function): the actor's optimizer steps and the entropy coefficient's are skipped, and no IL
         step is taken, so that a random critic cannot drag a pre-trained actor away
+    :param critic_warmup_unit: what ``critic_warmup_steps`` counts: ``"gradient_step"`` (RL optimizer
+        steps) or ``"train_call"`` (calls to ``train()``: rollouts for on-policy algorithms, so that PPO's
+        critic can fit the returns of the BC policy over whole rollouts before the actor moves)
+    :param critic_warmup_learning_rate: the critics' learning rate during the warm-up (None: their
+        own); for PPO, whose one optimizer holds actor and critic, the rate of the warm-up steps
     :param il_squash_margin: for policies that squash actions with tanh (SAC, TQC), demo actions
         are clipped to ``[-1 + margin, 1 - margin]`` in the squashed space, where the NLL is finite
     :param gradient_separation: ``"surgery"``: project conflicting IL and RL gradients (see
@@ -148,6 +153,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
         il_share_optimizer: bool = False,
         demo_val_fraction: float = 0.1,
         critic_warmup_steps: int = 0,
+        critic_warmup_unit: Literal["gradient_step", "train_call"] = "gradient_step",
+        critic_warmup_learning_rate: float | None = None,
         il_squash_margin: float = 1e-3,
         gradient_separation: Literal["surgery", "residual"] | None = None,
         surgery_kwargs: dict[str, Any] | None = None,
@@ -180,6 +187,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
             il_share_optimizer=il_share_optimizer,
             demo_val_fraction=demo_val_fraction,
             critic_warmup_steps=critic_warmup_steps,
+            critic_warmup_unit=critic_warmup_unit,
+            critic_warmup_learning_rate=critic_warmup_learning_rate,
             il_squash_margin=il_squash_margin,
             gradient_separation=gradient_separation,
             surgery_kwargs=surgery_kwargs,
@@ -198,6 +207,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
         self.il_share_optimizer = il_share_optimizer
         self.demo_val_fraction = demo_val_fraction
         self.critic_warmup_steps = int(critic_warmup_steps)
+        self.critic_warmup_unit = critic_warmup_unit
+        self.critic_warmup_learning_rate = None if critic_warmup_learning_rate is None else float(critic_warmup_learning_rate)
         self.il_squash_margin = il_squash_margin
         self.gradient_separation = gradient_separation
         self.surgery_kwargs = surgery_kwargs
@@ -256,6 +267,10 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
     def _frozen_during_warmup(self) -> list[th.optim.Optimizer]:
         """Optimizers, besides the actor's, whose steps are skipped during the critic warm-up."""
+        return []
+
+    def _critic_optimizers(self) -> list[th.optim.Optimizer]:
+        """The optimizers that update the critics (PPO's: the one optimizer of actor and critic)."""
         return []
 
     def _features_extractor_shared_with_critic(self) -> th.nn.Module | None:
@@ -352,6 +367,12 @@ class InRILMixin(DemonstrationAttachmentMixin):
             self.il_optimizer = self.rl_actor_optimizer()
         else:
             self.il_optimizer = th.optim.Adam(self._il_params, lr=self.il_lr_schedule(1.0))
+        # Registered first: on an optimizer shared with the actor (PPO) it must see the warm-up step
+        # before the actor's hook counts it.
+        self._warmup_saved_learning_rates: list[float] | None = None
+        for optimizer in self._critic_optimizers():
+            optimizer.register_step_pre_hook(self._before_critic_optimizer_step)
+            optimizer.register_step_post_hook(self._after_critic_optimizer_step)
         self.rl_actor_optimizer().register_step_pre_hook(self._before_rl_optimizer_step)
         self.rl_actor_optimizer().register_step_post_hook(self._on_rl_optimizer_step)
         for optimizer in self._frozen_during_warmup():
@@ -440,8 +461,25 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
     @property
     def in_critic_warmup(self) -> bool:
-        """True while the first ``critic_warmup_steps`` RL gradient steps update only the critics."""
+        """True while the first ``critic_warmup_steps`` RL gradient steps (or ``train()`` calls, with
+        ``critic_warmup_unit="train_call"``) update only the critics."""
+        if self.critic_warmup_unit == "train_call":
+            return self.interleaving.n_warmup_train_calls_done < self.critic_warmup_steps
         return self.interleaving.in_critic_warmup(self.critic_warmup_steps)
+
+    def _before_critic_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        """During the warm-up, the critics learn at ``critic_warmup_learning_rate`` (put back after the step)."""
+        if self.critic_warmup_learning_rate is None or self.interleaving.il_step_running or not self.in_critic_warmup:
+            return
+        self._warmup_saved_learning_rates = [group["lr"] for group in optimizer.param_groups]
+        for group in optimizer.param_groups:
+            group["lr"] = self.critic_warmup_learning_rate
+
+    def _after_critic_optimizer_step(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        saved, self._warmup_saved_learning_rates = self._warmup_saved_learning_rates, None
+        if saved is not None:
+            for group, learning_rate in zip(optimizer.param_groups, saved):
+                group["lr"] = learning_rate
 
     @staticmethod
     def _drop_gradients(params: Any) -> None:
@@ -524,7 +562,10 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def train(self, *args: Any, **kwargs: Any) -> None:
         if not self.il_share_optimizer:
             update_learning_rate(self.il_optimizer, self.il_lr_schedule(self._current_progress_remaining))
+        warming_up = self.critic_warmup_unit == "train_call" and self.in_critic_warmup
         super().train(*args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
+        if warming_up:
+            self.interleaving.n_warmup_train_calls_done += 1
         if self.il_interval_unit == "train_call":
             self._count_rl_unit()
 
@@ -674,6 +715,8 @@ def _check_arguments(
     il_share_optimizer: Any,
     demo_val_fraction: Any,
     critic_warmup_steps: Any,
+    critic_warmup_unit: Any,
+    critic_warmup_learning_rate: Any,
     il_squash_margin: Any,
     gradient_separation: Any,
     surgery_kwargs: Any,
@@ -711,3 +754,10 @@ def _check_arguments(
     check_bool("il_share_optimizer", il_share_optimizer)
     check_bool("il_trains_shared_features", il_trains_shared_features)
     check_non_negative_int("critic_warmup_steps", critic_warmup_steps)
+    check_choice("critic_warmup_unit", critic_warmup_unit, IL_INTERVAL_UNITS)
+    if critic_warmup_learning_rate is not None:
+        check_float("critic_warmup_learning_rate", critic_warmup_learning_rate, 0.0, low_open=True)
+        if critic_warmup_steps == 0:
+            raise ValueError(
+                f"critic_warmup_learning_rate: only used with critic_warmup_steps > 0, found critic_warmup_steps={critic_warmup_steps}"
+            )

@@ -31,6 +31,11 @@ class InRILOffPolicyMixin(InRILMixin):
         ent_coef_optimizer = getattr(self, "ent_coef_optimizer", None)
         return [ent_coef_optimizer] if ent_coef_optimizer is not None else []
 
+    def _critic_optimizers(self) -> list[th.optim.Optimizer]:
+        critic = getattr(self, "critic", None)
+        optimizer = getattr(critic, "optimizer", None)
+        return [optimizer] if isinstance(optimizer, th.optim.Optimizer) else []
+
     def _features_extractor_shared_with_critic(self) -> th.nn.Module | None:
         return self.actor.features_extractor if getattr(self.policy, "share_features_extractor", False) else None
 

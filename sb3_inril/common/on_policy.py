@@ -54,6 +54,9 @@ class InRILOnPolicyMixin(InRILMixin):
     def rl_actor_optimizer(self) -> th.optim.Optimizer:
         return self.policy.optimizer
 
+    def _critic_optimizers(self) -> list[th.optim.Optimizer]:
+        return [self.policy.optimizer]  # one optimizer for actor and critic
+
     def _actor_parameters(self) -> list[th.nn.Parameter]:
         if isinstance(self.policy, DiffusionActorCriticPolicy):
             return self.policy.actor_parameters()

@@ -21,6 +21,7 @@ class InterleavingState:
     :param n_il_updates: IL gradient steps taken
     :param units_since_il: units of ``il_interval`` counted since the last IL injection
     :param n_warmup_steps_done: RL steps of the critic warm-up that held the actor
+    :param n_warmup_train_calls_done: ``train()`` calls of the warm-up (``critic_warmup_unit="train_call"``)
     :param il_step_running: True while an IL step runs (hooks on a shared optimizer ignore it)
     :param rl_step_skipped: True between the pre- and post-step hooks of a held (warm-up) RL step
     """
@@ -29,6 +30,7 @@ class InterleavingState:
     n_il_updates: int = 0
     units_since_il: int = 0
     n_warmup_steps_done: int = 0
+    n_warmup_train_calls_done: int = 0
     il_step_running: bool = False
     rl_step_skipped: bool = False
 
