@@ -161,6 +161,24 @@ def test_critic_warmup_counted_in_rollouts_on_ppo(pendulum_env, pendulum_demos):
     model.learn(64, reset_num_timesteps=False)  # the third rollout moves the actor: 8 RL steps, 4 IL steps
     assert state.n_warmup_train_calls_done == 2 and state.n_rl_updates == 8 and state.n_il_updates == 4
     assert not all(th.equal(p, q) for p, q in zip(model.il_parameters(), actor_before))
+    # With m counted in train() calls too, the warm-up's calls take no IL step and do not count.
+    model = InRILPPO(
+        "MlpPolicy",
+        pendulum_env,
+        demonstrations=pendulum_demos,
+        il_interval=1,
+        il_interval_unit="train_call",
+        critic_warmup_steps=2,
+        critic_warmup_unit="train_call",
+        n_steps=64,
+        batch_size=16,
+        n_epochs=1,
+        seed=0,
+    )
+    model.learn(128)
+    assert model.interleaving.n_il_updates == 0 and model.interleaving.units_since_il == 0
+    model.learn(128, reset_num_timesteps=False)
+    assert model.interleaving.n_il_updates == 2 and model.interleaving.n_rl_updates == 8
 
 
 @pytest.mark.parametrize("inril_class", ["InRILPPO", InRILSAC])

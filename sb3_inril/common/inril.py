@@ -562,11 +562,11 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def train(self, *args: Any, **kwargs: Any) -> None:
         if not self.il_share_optimizer:
             update_learning_rate(self.il_optimizer, self.il_lr_schedule(self._current_progress_remaining))
-        warming_up = self.critic_warmup_unit == "train_call" and self.in_critic_warmup
+        warming_up = self.in_critic_warmup  # a call that starts in the warm-up is a warm-up call
         super().train(*args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
-        if warming_up:
+        if warming_up and self.critic_warmup_unit == "train_call":
             self.interleaving.n_warmup_train_calls_done += 1
-        if self.il_interval_unit == "train_call":
+        if self.il_interval_unit == "train_call" and not warming_up:  # no IL step in the warm-up
             self._count_rl_unit()
 
     def _setup_learn(self, *args: Any, **kwargs: Any) -> Any:
