@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers of `make test` (each imports torch: about 0.5 GB).
+TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(4, os.cpu_count() or 1))")
 
 .PHONY: setup quickstart test test-fast lint format clean
 
@@ -33,7 +35,9 @@ test: setup
 	# The docs site, strict: a broken link or anchor, a missing image or a page outside the nav fails
 	# (not --quiet: it hides the warnings from the strict count, and the build passes).
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
-	$(BIN)/python -m pytest tests -q --timeout=900 -p no:cacheprovider
+	# Test files in parallel processes (pytest-xdist), one torch thread each (tests/conftest.py; the
+	# programs' subprocesses get OMP_NUM_THREADS=1): at most 4, fewer on smaller machines.
+	$(BIN)/python -m pytest tests -q --timeout=900 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # Everything but the subprocess runs of whole programs (tests marked slow): the inner loop.
 test-fast: setup

@@ -63,7 +63,7 @@ setup(
         "robomimic": ["h5py", "mujoco>=3.2,<=3.9.0", "numba", "scipy", "Pillow", "termcolor", "opencv-python-headless"],
         # compare.py / benchmark_overhead.py --ray-address: the runs of a sweep as Ray tasks on a cluster.
         "ray": ["ray>=2.9"],
-        "tests": ["pytest", "pytest-timeout", "ruff"],
+        "tests": ["pytest", "pytest-timeout", "pytest-xdist", "ruff"],
         # The docs site (mkdocs.yml): `mkdocs build --strict`, which `make test` runs.
         "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mdx-breakless-lists>=1.0"],
     },
