@@ -110,14 +110,23 @@ def warmup_kwargs(config: dict[str, Any]) -> dict[str, Any]:
 def algo_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     """The base algorithm's settings: the zoo's entry for the env (zoo_hyperparams/inril_<algo>.yml, its
     default: entry for an env without one), then --algo-kwargs. The methods set the IN-RIL arguments."""
-    algorithm, _, _ = split_entry(read_entry(f"inril_{config['algo']}", config["env"]))
+    entry = read_entry(f"inril_{config['algo']}", config["env"])
+    algorithm, _, _ = split_entry(entry)
+    # compare.py runs one env: an entry's n_steps counts steps per env of its n_envs envs, so the
+    # rollout keeps the entry's size (n_steps x n_envs) here.
+    if "n_steps" in algorithm and int(entry.get("n_envs", 1)) > 1:
+        algorithm["n_steps"] = int(algorithm["n_steps"]) * int(entry["n_envs"])
     return {**algorithm, **config["algo_kwargs"]}
 
 
 def pretrain_kwargs(config: dict[str, Any]) -> dict[str, Any]:
-    """BC pre-training settings of the zoo's entry; the number of epochs is --pretrain-epochs."""
+    """BC pre-training settings of the zoo's entry; the number of epochs is --pretrain-epochs, and
+    --pretrain-log-std (when given) the exploration std set after BC."""
     _, _, pretrain = split_entry(read_entry(f"inril_{config['algo']}", config["env"]))
-    return {key: value for key, value in pretrain.items() if key not in ("n_epochs", "n_steps")}
+    settings = {key: value for key, value in pretrain.items() if key not in ("n_epochs", "n_steps")}
+    if config.get("pretrain_log_std") is not None:
+        settings["log_std"] = config["pretrain_log_std"]
+    return settings
 
 
 def make_env(config: dict[str, Any]) -> gym.Env:
@@ -384,6 +393,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--critic-warmup-learning-rate", type=float, default=None, help="the critic's rate during the warm-up")
     parser.add_argument("--pretrain-epochs", type=int, default=30)
+    parser.add_argument("--pretrain-log-std", type=float, default=None, help="log_std set after BC (default: the zoo entry's)")
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--jobs", type=int, default=2, help="local worker processes (without --ray-address)")
     add_num_threads_argument(parser)
@@ -422,6 +432,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         critic_warmup_unit=args.critic_warmup_unit,
         critic_warmup_learning_rate=args.critic_warmup_learning_rate,
         pretrain_epochs=args.pretrain_epochs,
+        pretrain_log_std=args.pretrain_log_std,
         algo_kwargs=args.algo_kwargs,
         num_threads=num_threads,
         out=os.path.abspath(args.out),

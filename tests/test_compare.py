@@ -105,3 +105,16 @@ def test_every_method_of_a_seed_is_evaluated_on_the_same_episodes(tmp_path):
             run = json.load(open(tmp_path / "runs" / f"{method}_s{seed}.json"))
             starts.setdefault(seed, set()).add(tuple(run["curve"][0][1:]))  # return mean, std, success rate
     assert all(len(points) == 1 for points in starts.values()), starts
+
+
+def test_one_env_keeps_the_zoo_entrys_rollout_size():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from compare import algo_kwargs, pretrain_kwargs
+
+    # The Lift entry runs 4 envs of 512 steps; compare.py's one env collects the same 2048 per rollout.
+    config = {"algo": "ppo", "env": "robomimic/Lift-v0", "algo_kwargs": {}}
+    assert algo_kwargs(config)["n_steps"] == 2048 and "n_envs" not in algo_kwargs(config)
+    assert algo_kwargs({**config, "algo_kwargs": {"n_steps": 64}})["n_steps"] == 64  # given: as given
+    assert algo_kwargs({**config, "env": "Hopper-v5"})["n_steps"] == 2048  # one env in the entry
+    assert pretrain_kwargs(config)["log_std"] == -1.0
+    assert pretrain_kwargs({**config, "pretrain_log_std": -2.0})["log_std"] == -2.0
