@@ -1,3 +1,5 @@
+import socket
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -33,3 +35,11 @@ def demos_npz(tmp_path, pendulum_demos) -> str:
     path = tmp_path / "demos.npz"
     np.savez(path, **pendulum_demos)
     return str(path)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for the servers the tests start: PostgreSQL, a Ray head)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -7,7 +7,6 @@ import csv
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,19 +21,13 @@ pytestmark = pytest.mark.slow
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def ray_head():
+def ray_head(free_port):
     pytest.importorskip("ray")
     ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
     # A temp folder of its own (short: Ray's socket paths must fit in 107 characters).
     temp_dir = tempfile.mkdtemp(prefix="ray_", dir="/tmp")
-    port = _free_port()
+    port = free_port
     env = dict(ENV, RAY_USAGE_STATS_ENABLED="0")
     start = [
         ray_cli, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",

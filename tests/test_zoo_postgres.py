@@ -9,7 +9,6 @@ import glob
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,14 +23,8 @@ pytestmark = pytest.mark.slow
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def postgres_url():
+def postgres_url(free_port):
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not binaries:
         if os.environ.get("CI"):
@@ -43,7 +36,7 @@ def postgres_url():
     work = tempfile.mkdtemp(prefix="sb3_inril_pg_")
     if as_user:
         shutil.chown(work, "postgres")
-    data, port = os.path.join(work, "data"), _free_port()
+    data, port = os.path.join(work, "data"), free_port
     subprocess.run(
         [*as_user, f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"], check=True, capture_output=True
     )
