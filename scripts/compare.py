@@ -12,8 +12,12 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
 - ``inril_adaptive``: IN-RIL with the adaptive interval (m in [2, 30] from the gradient cosine)
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
+- ``<method>_logstd<X>``: any of these with the Gaussian policy's ``log_std`` set to ``X`` after BC
+  (e.g. ``rl_logstd-2``: the exploration std around the BC action; PPO/A2C's state-independent std
+  only). The BC start is unchanged (evaluations are deterministic), so it shares the seed's start.
 - ``<method>_warmup``: any of these with ``critic_warmup_steps = --critic-warmup-steps`` (counted in
-  ``--critic-warmup-unit``, the critic learning at ``--critic-warmup-learning-rate``)
+  ``--critic-warmup-unit``, the critic learning at ``--critic-warmup-learning-rate``); after
+  ``_logstd<X>`` when both are given (``inril_m2_logstd-2_warmup``)
 
 ``--metric success`` compares success rates (``info["is_success"]``, e.g. the robomimic tasks)
 instead of returns.
@@ -44,6 +48,7 @@ import io
 import json
 import os
 import platform
+import re
 import sys
 import time
 from typing import Any
@@ -63,6 +68,17 @@ from sb3_inril.hyperparams import read_entry, split_entry
 
 ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
 BASE_METHODS = ("bc", "rl", "bc_reg", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
+LOG_STD_MODIFIER = re.compile(r"^(?P<base>.+)_logstd(?P<value>-?\d+(?:\.\d+)?)$")
+
+
+def exploration_log_std(method: str) -> tuple[str, float | None]:
+    """The method without its ``_logstd<X>`` modifier (``_warmup`` kept), and ``X`` (None without one)."""
+    warmup = method.endswith("_warmup")
+    core = method.removesuffix("_warmup")
+    match = LOG_STD_MODIFIER.match(core)
+    if match is None or match["base"].endswith("_warmup"):  # one name per run: _warmup comes last
+        return method, None
+    return match["base"] + ("_warmup" if warmup else ""), float(match["value"])
 
 
 def method_kwargs(
@@ -72,6 +88,7 @@ def method_kwargs(
     demos: str | None = None,
     warmup_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    method, _ = exploration_log_std(method)  # set on the policy after the BC start is loaded, not an argument
     if method.endswith("_warmup"):  # any method, with the critic warm-up (its unit and rate in warmup_kwargs)
         return dict(
             method_kwargs(method[: -len("_warmup")], il_interval, demos=demos),
@@ -96,7 +113,10 @@ def method_kwargs(
         return dict(il_interval="adaptive")
     if method.startswith("inril_m") and method[7:].isdigit():
         return dict(il_interval=int(method[7:]))
-    raise ValueError(f"--methods: unknown method {method!r}, expected one of {BASE_METHODS} or inril_m<M>")
+    raise ValueError(
+        f"--methods: unknown method {method!r}, expected one of {BASE_METHODS} or inril_m<M>, "
+        "optionally followed by _logstd<X> and then _warmup"
+    )
 
 
 def warmup_kwargs(config: dict[str, Any]) -> dict[str, Any]:
@@ -198,12 +218,16 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
         missing,
         unexpected,
     )
+    _, log_std = exploration_log_std(method)
+    if log_std is not None:  # the exploration std around the BC action (the deterministic BC start is unchanged)
+        with th.no_grad():
+            model.policy.log_std.fill_(log_std)
     model.reset_drift_reference()
     eval_env = Monitor(make_env(config))
     curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
     # What drives a dip: advantages, the critic's explained variance, KL, std, drift (10 rows per evaluation at most).
     diagnostics = FineTuningDiagnostics(every=max(1, config["eval_freq"] // 10))
-    if method == "bc":  # (bc_warmup would be the same: nothing is trained)
+    if exploration_log_std(method)[0] == "bc":  # (bc_warmup would be the same: nothing is trained)
         point = evaluate_with_success(model, eval_env, config["eval_episodes"], 10_000 + seed)
         curve = [(step, *point) for step in range(0, config["timesteps"] + 1, config["eval_freq"])]
     else:
@@ -256,7 +280,7 @@ METRICS = {"return": (1, "evaluation return"), "success": (3, "evaluation succes
 
 def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str = "return") -> dict[str, Any]:
     def order(method: str) -> tuple:
-        base = method.removesuffix("_warmup")
+        base = exploration_log_std(method)[0].removesuffix("_warmup")
         if base in BASE_METHODS:
             return (0, BASE_METHODS.index(base), method)
         digits = base.removeprefix("inril_m")
@@ -407,6 +431,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run
         if method.removesuffix("_warmup") == "rlpd" and args.algo != "sac":
             parser.error(f"--methods: {method} needs an off-policy algorithm (--algo sac), found --algo {args.algo}")
+        if exploration_log_std(method)[1] is not None and (args.algo != "ppo" or args.policy != "MlpPolicy"):
+            parser.error(
+                f"--methods: {method} sets the state-independent log_std of a Gaussian policy: expected --algo ppo "
+                f"--policy MlpPolicy, found --algo {args.algo} --policy {args.policy}"
+            )
     num_threads = resolve_num_threads(args.num_threads)
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
     shipped = args.demos in ("expert", "medium", "scripted")

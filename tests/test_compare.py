@@ -118,3 +118,51 @@ def test_one_env_keeps_the_zoo_entrys_rollout_size():
     assert algo_kwargs({**config, "env": "Hopper-v5"})["n_steps"] == 2048  # one env in the entry
     assert pretrain_kwargs(config)["log_std"] == -1.0
     assert pretrain_kwargs({**config, "pretrain_log_std": -2.0})["log_std"] == -2.0
+
+
+def test_method_names_with_an_exploration_std():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from compare import exploration_log_std, method_kwargs
+
+    assert exploration_log_std("rl") == ("rl", None)
+    assert exploration_log_std("rl_logstd-2") == ("rl", -2.0)
+    assert exploration_log_std("inril_m2_logstd-2.5_warmup") == ("inril_m2_warmup", -2.5)
+    assert exploration_log_std("bc_reg_logstd0") == ("bc_reg", 0.0)
+    assert method_kwargs("inril_m2_logstd-2", 10) == {"il_interval": 2}
+    assert method_kwargs("inril_m2_logstd-2_warmup", 10, 3) == {"il_interval": 2, "critic_warmup_steps": 3}
+    for bad in ("rl_logstd", "rl_logstdx", "rl_warmup_logstd-2", "_logstd-2"):
+        with pytest.raises(ValueError, match="unknown method"):
+            method_kwargs(bad, 10)
+
+
+def test_an_exploration_std_needs_a_state_independent_log_std(capsys):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from compare import main
+
+    for extra in (["--algo", "sac"], ["--policy", "DiffusionPolicy"]):
+        with pytest.raises(SystemExit):
+            main(["--env", "Pendulum-v1", *extra, "--methods", "rl", "rl_logstd-2", "--out", "unused"])
+        assert "rl_logstd-2 sets the state-independent log_std" in capsys.readouterr().err
+
+
+def test_the_exploration_std_modifier_equals_setting_it_after_bc():
+    # rl_logstd-2 sets log_std after loading the seed's BC start; the same run from a BC start saved
+    # with --pretrain-log-std -2 is identical, step for step (the two ways give one policy).
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from compare import pretrain_start, run_one
+
+    config = dict(
+        env="Pendulum-v1", algo="ppo", demos="shipped:Pendulum-v1/medium", timesteps=128, eval_freq=64, eval_episodes=1,
+        il_interval=2, bc_weight=0.1, critic_warmup_steps=0, pretrain_epochs=1,
+        algo_kwargs={"n_steps": 32, "batch_size": 16, "n_epochs": 1},
+    )  # fmt: skip
+    _, usual = pretrain_start(config, 0)
+    _, narrow = pretrain_start({**config, "pretrain_log_std": -2.0}, 0)
+    for method in ("rl", "inril_m2"):
+        modified = run_one(f"{method}_logstd-2", 0, config, usual)
+        saved = run_one(method, 0, config, narrow)
+        plain = run_one(method, 0, config, usual)
+        assert modified["curve"] == saved["curve"] and modified["curve"][0] == plain["curve"][0]
+        assert modified["curve"] != plain["curve"]  # the std changes the rollouts
+        assert modified["diagnostics"][0]["std"] == pytest.approx(np.exp(-2.0), rel=0.05)
+        assert plain["diagnostics"][0]["std"] == pytest.approx(np.exp(-1.0), rel=0.05)
