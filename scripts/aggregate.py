@@ -14,10 +14,19 @@ task); and, against each other method, the probability that a run of one method 
 the other on the same task, averaged over tasks, with its interval. Methods are compared on the
 tasks that both ran.
 
+The recipe's bar (issue #18): on every task, a method's lowest evaluation (mean over seeds) stays at or
+above ``--hold`` (0.95) times the BC start (for a negative start: the start minus 5% of its size), and
+its final score (mean over seeds) is at or above the baseline's (``--baseline``, plain fine-tuning
+``rl``); the difference of the finals, paired by seed (same BC start), comes with its bootstrap interval.
+``--recipe ppo:inril_m2_logstd-2 sac:rl_warmup`` names, per algorithm, the method that the virtual method
+``recipe`` stands for on the tasks of that algorithm (each folder's ``summary.json`` says its algorithm).
+
 Example::
 
     python scripts/aggregate.py results/hopper_ppo_medium results/lift_ppo_scripted \\
         results/pendulum_sac_medium --method inril_surgery --min-tasks 2 --out results/aggregate_gaussian
+    python scripts/aggregate.py results/*_recipe results/pendulum_sac_medium \\
+        --recipe ppo:inril_m2_logstd-2 sac:rl_warmup --method recipe --out results/aggregate_recipe
 """
 
 import argparse
@@ -132,7 +141,7 @@ def read_task(folder: str) -> dict[str, Any]:
     One task's runs from a ``compare.py`` folder: per method, each seed's curve of the task's metric.
 
     :param folder: holds ``results.csv`` and ``summary.json``
-    :return: ``{"name", "metric", "curves": {method: {seed: [(timesteps, score), ...]}}}``
+    :return: ``{"name", "metric", "algo", "curves": {method: {seed: [(timesteps, score), ...]}}}``
     """
     for name in ("results.csv", "summary.json"):
         if not os.path.exists(os.path.join(folder, name)):
@@ -149,7 +158,84 @@ def read_task(folder: str) -> dict[str, Any]:
             seed_curves.setdefault(int(row["seed"]), []).append((int(row["timesteps"]), float(row[COLUMNS[metric]])))
     if not curves:
         raise ValueError(f"{folder}/results.csv: expected evaluation rows, found none")
-    return {"name": os.path.basename(os.path.normpath(folder)), "metric": metric, "curves": curves}
+    algo = summary.get("config", {}).get("algo")
+    return {"name": os.path.basename(os.path.normpath(folder)), "metric": metric, "algo": algo, "curves": curves}
+
+
+def add_recipe(task: dict[str, Any], recipe: dict[str, str], name: str = "recipe") -> None:
+    """
+    The virtual method ``name``: a copy of the runs of the method that the recipe names for the
+    task's algorithm.
+
+    :param task: from :func:`read_task` (changed in place)
+    :param recipe: algorithm (``ppo``, ``sac``, ...) -> method name
+    :param name: of the virtual method
+    """
+    if task["algo"] not in recipe:
+        raise ValueError(
+            f"{task['name']}: --recipe expected a method for its algorithm {task['algo']!r}, found entries for "
+            f"{sorted(recipe)}"
+        )
+    method = recipe[task["algo"]]
+    if method not in task["curves"]:
+        raise ValueError(
+            f"{task['name']}: --recipe {task['algo']}:{method}: expected one of its methods "
+            f"{sorted(task['curves'])}, found {method!r}"
+        )
+    if name in task["curves"]:
+        raise ValueError(f"{task['name']}: a method is already called {name!r}; the recipe needs that name")
+    task["curves"][name] = task["curves"][method]
+
+
+def bar_of_the_recipe(
+    task: dict[str, Any], baseline: str = "rl", hold: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """
+    Per method of a task, in the task's own units: does its lowest evaluation (mean over seeds) stay
+    at or above ``hold`` times the BC start, and does its final score (mean over seeds) reach the
+    baseline's?
+
+    :param task: from :func:`read_task`
+    :param baseline: the method to end at or above (plain fine-tuning)
+    :param hold: the fraction of the BC start never to drop below (for a negative start ``s``, the
+        floor is ``s - (1 - hold) * |s|``)
+    :param n_resamples: bootstrap resamples of the seeds for the paired difference's interval
+    :param seed: of the resampling
+    :return: ``{method: {"bc_start", "floor", "lowest", "holds", "final", "final_minus_baseline"
+        (mean, low, high: paired by seed), "not_below_baseline"}}``; without the baseline in the
+        task, the last two are None
+    """
+    curves = task["curves"]
+    rng = np.random.default_rng(seed)
+    base = curves.get(baseline)
+    result = {}
+    for method, seeds in curves.items():
+        ordered = {s: sorted(curve) for s, curve in seeds.items()}
+        start = float(np.mean([curve[0][1] for curve in ordered.values()]))
+        floor = start - (1 - hold) * abs(start)
+        lowest = float(np.mean([min(score for _, score in curve) for curve in ordered.values()]))
+        final = float(np.mean([curve[-1][1] for curve in ordered.values()]))
+        row: dict[str, Any] = {
+            "bc_start": start,
+            "floor": floor,
+            "lowest": lowest,
+            "holds": bool(lowest >= floor),
+            "final": final,
+            "final_minus_baseline": None,
+            "not_below_baseline": None,
+        }
+        shared = sorted(set(ordered) & set(base or {}))
+        if base is not None and shared:
+            differences = np.array([ordered[s][-1][1] - sorted(base[s])[-1][1] for s in shared])
+            means = differences[rng.integers(0, len(shared), (n_resamples, len(shared)))].mean(axis=1)
+            row["final_minus_baseline"] = (
+                float(differences.mean()),
+                float(np.percentile(means, 2.5)),
+                float(np.percentile(means, 97.5)),
+            )
+            row["not_below_baseline"] = bool(differences.mean() >= 0)
+        result[method] = row
+    return result
 
 
 def normalised_scores(task: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +267,15 @@ def normalised_scores(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def aggregate(folders: Sequence[str], n_resamples: int = 2000, seed: int = 0, min_tasks: int = 1) -> dict[str, Any]:
+def aggregate(
+    folders: Sequence[str],
+    n_resamples: int = 2000,
+    seed: int = 0,
+    min_tasks: int = 1,
+    recipe: dict[str, str] | None = None,
+    baseline: str = "rl",
+    hold: float = 0.95,
+) -> dict[str, Any]:
     """
     The aggregate metrics of every method over the tasks it ran (see the module's docstring).
 
@@ -189,10 +283,21 @@ def aggregate(folders: Sequence[str], n_resamples: int = 2000, seed: int = 0, mi
     :param n_resamples: bootstrap resamples
     :param seed: of the resampling
     :param min_tasks: leave out the methods that ran on fewer tasks (they still set a task's best final)
+    :param recipe: algorithm -> method: the virtual method ``recipe`` on each task (see :func:`add_recipe`)
+    :param baseline: of the recipe's bar (see :func:`bar_of_the_recipe`)
+    :param hold: of the recipe's bar
     :return: per-task normalisations, per-method IQM and mean (final and lowest), pairwise
-        probabilities of improvement
+        probabilities of improvement, and per task and method the recipe's bar
     """
+    if not 0 < hold <= 1:
+        raise ValueError(f"hold: expected a fraction of the BC start in (0, 1], found {hold}")
     tasks = [read_task(folder) for folder in folders]
+    names = [task["name"] for task in tasks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"folders: expected one folder per task with distinct names, found {names}")
+    for task in tasks:
+        if recipe:
+            add_recipe(task, recipe)
     normalised = {task["name"]: normalised_scores(task) for task in tasks}
     methods = sorted({m for scores in normalised.values() for m in scores["final"]})
     methods = [m for m in methods if sum(m in scores["final"] for scores in normalised.values()) >= min_tasks]
@@ -208,6 +313,12 @@ def aggregate(folders: Sequence[str], n_resamples: int = 2000, seed: int = 0, mi
         },
         "methods": {},
         "probability_of_improvement": {},
+        "bar": {
+            "baseline": baseline,
+            "hold": hold,
+            "recipe": recipe or {},
+            "tasks": {task["name"]: bar_of_the_recipe(task, baseline, hold, n_resamples, seed) for task in tasks},
+        },
     }
     for method in methods:
         ran = [name for name, scores in normalised.items() if method in scores["final"]]
@@ -270,6 +381,35 @@ def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
         for key, value in result["probability_of_improvement"].items():
             if key.startswith(f"{method} > "):
                 lines.append(f"| {key.split(' > ')[1]} | {len(value['tasks'])} | {cell(value['final'])} |")
+    bar = result["bar"]
+    task_names = list(bar["tasks"])
+    lines += [
+        "",
+        f"The bar: lowest evaluation (mean over seeds) at or above {bar['hold']:g}x the BC start, and final score "
+        f"(mean over seeds) at or above {bar['baseline']}'s; per task: lowest minus start in % of the start "
+        f"(yes/no), final minus {bar['baseline']}'s, paired by seed [95% CI] (yes/no).",
+        "",
+        f"| method | meets the bar on | {' | '.join(task_names)} |",
+        f"|---|---|{'---|' * len(task_names)}",
+    ]
+
+    def yes(flag: bool | None) -> str:
+        return "-" if flag is None else ("yes" if flag else "no")
+
+    for m in result["methods"]:
+        cells, met, ran = [], 0, 0
+        for name in task_names:
+            row = bar["tasks"][name].get(m)
+            if row is None:
+                cells.append("")
+                continue
+            ran += 1
+            drop = 100 * (row["lowest"] - row["bc_start"]) / abs(row["bc_start"]) if row["bc_start"] else float("nan")
+            difference = row["final_minus_baseline"]
+            final = "-" if difference is None else f"{difference[0]:+.3g} [{difference[1]:+.3g}, {difference[2]:+.3g}]"
+            cells.append(f"{drop:+.0f}% ({yes(row['holds'])}); {final} ({yes(row['not_below_baseline'])})")
+            met += int(row["holds"] and row["not_below_baseline"] is not False)
+        lines.append(f"| {m} | {met}/{ran} | {' | '.join(cells)} |")
     with open(os.path.join(out, "aggregate.md"), "w") as file:
         file.write(
             "\n".join(lines)
@@ -317,9 +457,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--min-tasks", type=int, default=1, help="only the methods that ran on at least this many tasks")
     parser.add_argument("--n-resamples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--recipe",
+        nargs="+",
+        default=[],
+        metavar="ALGO:METHOD",
+        help="per algorithm, the method that the virtual method 'recipe' stands for (e.g. ppo:inril_m2_logstd-2)",
+    )
+    parser.add_argument("--baseline", default="rl", help="the recipe's bar: end at or above this method's final score")
+    parser.add_argument("--hold", type=float, default=0.95, help="the recipe's bar: never below this fraction of the BC start")
     parser.add_argument("--out", default="aggregate", help="folder for aggregate.json, aggregate.md, aggregate.png")
     args = parser.parse_args(argv)
-    result = aggregate(args.folders, args.n_resamples, args.seed, args.min_tasks)
+    recipe = {}
+    for item in args.recipe:
+        algo, _, method = item.partition(":")
+        if not algo or not method or algo in recipe:
+            parser.error(f"--recipe: expected ALGO:METHOD once per algorithm (e.g. ppo:inril_m2), found {item!r}")
+        recipe[algo] = method
+    if not 0 < args.hold <= 1:
+        parser.error(f"--hold: expected a fraction of the BC start in (0, 1], found {args.hold}")
+    result = aggregate(args.folders, args.n_resamples, args.seed, args.min_tasks, recipe, args.baseline, args.hold)
     if args.method is not None and args.method not in result["methods"]:
         parser.error(f"--method: expected one of {sorted(result['methods'])}, found {args.method!r}")
     write_outputs(result, args.out, args.method)

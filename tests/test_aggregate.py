@@ -150,3 +150,65 @@ def test_cli_writes_tables_and_figure(tmp_path):
         main([str(tmp_path / "a"), "--method", "nope", "--out", str(tmp_path / "out")])
     with pytest.raises(FileNotFoundError, match=r"results\.csv"):
         main([str(tmp_path / "missing")])
+
+
+def test_the_recipes_bar_by_hand(tmp_path):
+    from aggregate import bar_of_the_recipe, read_task
+
+    # Start 100 on both seeds. rl: lowest 50 and 100 (mean 75), finals 90 and 110 (mean 100).
+    # inril: lowest 96 and 100 (mean 98 >= 95), finals 120 and 100: paired differences +30 and -10.
+    # late: lowest 94 and 95 (mean 94.5 < 95).
+    write_task(
+        tmp_path / "a",
+        "return",
+        {
+            ("rl", 0): [(0, 100.0), (10, 50.0), (20, 90.0)],
+            ("rl", 1): [(0, 100.0), (10, 120.0), (20, 110.0)],
+            ("inril", 0): [(0, 100.0), (10, 96.0), (20, 120.0)],
+            ("inril", 1): [(0, 100.0), (10, 105.0), (20, 100.0)],
+            ("late", 0): [(0, 100.0), (10, 94.0), (20, 200.0)],
+            ("late", 1): [(0, 100.0), (20, 95.0)],
+        },
+    )
+    bar = bar_of_the_recipe(read_task(str(tmp_path / "a")), n_resamples=200)
+    assert bar["rl"]["lowest"] == 75.0 and bar["rl"]["floor"] == 95.0 and not bar["rl"]["holds"]
+    assert bar["rl"]["final_minus_baseline"] == (0.0, 0.0, 0.0) and bar["rl"]["not_below_baseline"]
+    assert bar["inril"]["lowest"] == 98.0 and bar["inril"]["holds"] and bar["inril"]["final"] == 110.0
+    mean, low, high = bar["inril"]["final_minus_baseline"]
+    assert mean == 10.0 and -10.0 <= low < mean < high <= 30.0 and bar["inril"]["not_below_baseline"]
+    assert bar["late"]["lowest"] == 94.5 and not bar["late"]["holds"]
+    assert bar["late"]["final_minus_baseline"][0] == pytest.approx(((200 - 90) + (95 - 110)) / 2)
+    assert bar_of_the_recipe(read_task(str(tmp_path / "a")), hold=0.9)["late"]["holds"]  # floor 90
+    # A negative start: the floor is 5% of its size below it (-210 for -200); without the baseline: None.
+    write_task(tmp_path / "b", "return", {("sac", 0): [(0, -200.0), (5, -209.0), (9, -150.0)]})
+    bar = bar_of_the_recipe(read_task(str(tmp_path / "b")))
+    assert bar["sac"]["floor"] == -210.0 and bar["sac"]["holds"] and bar["sac"]["final_minus_baseline"] is None
+
+
+def test_the_recipe_stands_for_one_method_per_algorithm(tmp_path):
+    from aggregate import add_recipe, read_task
+
+    runs = {("rl", 0): [(0, 1.0), (5, 1.5)], ("inril_m2", 0): [(0, 1.0), (5, 3.0)], ("rl_warmup", 0): [(0, 1.0), (5, 2.0)]}
+    for name, algo in (("ppo_task", "ppo"), ("sac_task", "sac")):
+        write_task(tmp_path / name, "return", runs)
+        json.dump({"metric": "return", "config": {"algo": algo}}, open(tmp_path / name / "summary.json", "w"))
+    recipe = {"ppo": "inril_m2", "sac": "rl_warmup"}
+    result = aggregate([str(tmp_path / "ppo_task"), str(tmp_path / "sac_task")], 50, recipe=recipe)
+    # On the PPO task the recipe is inril_m2 (normalised 1.0), on the SAC task rl_warmup ((2-1)/(3-1)).
+    assert result["methods"]["recipe"]["final_mean"][0] == pytest.approx((1.0 + 0.5) / 2)
+    assert result["bar"]["tasks"]["sac_task"]["recipe"]["final"] == 2.0 and result["bar"]["recipe"] == recipe
+    task = read_task(str(tmp_path / "ppo_task"))
+    with pytest.raises(ValueError, match=r"ppo_task: --recipe expected a method for its algorithm 'ppo'"):
+        add_recipe(task, {"sac": "rl_warmup"})
+    with pytest.raises(ValueError, match=r"--recipe ppo:inril_m9: expected one of its methods .* found 'inril_m9'"):
+        add_recipe(task, {"ppo": "inril_m9"})
+    add_recipe(task, recipe)
+    with pytest.raises(ValueError, match="already called 'recipe'"):
+        add_recipe(task, recipe)
+    for bad in (["--recipe", "ppo"], ["--recipe", "ppo:a", "ppo:b"], ["--hold", "1.5"]):
+        with pytest.raises(SystemExit):
+            main([str(tmp_path / "ppo_task"), *bad, "--out", str(tmp_path / "out")])
+    main([str(tmp_path / "ppo_task"), str(tmp_path / "sac_task"), "--recipe", "ppo:inril_m2", "sac:rl_warmup",
+          "--method", "recipe", "--n-resamples", "20", "--out", str(tmp_path / "out")])  # fmt: skip
+    table = open(tmp_path / "out" / "aggregate.md").read()
+    assert "| recipe | 2/2 |" in table and "| rl | 2/2 |" in table  # rl never drops here and ties itself
