@@ -141,7 +141,7 @@ def algo_kwargs(config: dict[str, Any]) -> dict[str, Any]:
 
 def pretrain_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     """BC pre-training settings of the zoo's entry; the number of epochs is --pretrain-epochs, and
-    --pretrain-log-std (when given) the exploration std set after BC."""
+    --pretrain-log-std (when given; the command line always gives it) the exploration std set after BC."""
     _, _, pretrain = split_entry(read_entry(f"inril_{config['algo']}", config["env"]))
     settings = {key: value for key, value in pretrain.items() if key not in ("n_epochs", "n_steps")}
     if config.get("pretrain_log_std") is not None:
@@ -417,7 +417,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--critic-warmup-learning-rate", type=float, default=None, help="the critic's rate during the warm-up")
     parser.add_argument("--pretrain-epochs", type=int, default=30)
-    parser.add_argument("--pretrain-log-std", type=float, default=None, help="log_std set after BC (default: the zoo entry's)")
+    parser.add_argument(
+        "--pretrain-log-std",
+        type=float,
+        default=-1.0,
+        help="log_std set after BC in every seed's BC start (-1.0, as in every committed result, whatever the zoo "
+        "entry's default; a method's _logstd<X> sets its own)",
+    )
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--jobs", type=int, default=2, help="local worker processes (without --ray-address)")
     add_num_threads_argument(parser)
