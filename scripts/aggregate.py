@@ -19,7 +19,8 @@ above ``--hold`` (0.95) times the BC start (for a negative start: the start minu
 its final score (mean over seeds) is at or above the baseline's (``--baseline``, plain fine-tuning
 ``rl``); the difference of the finals, paired by seed (same BC start), comes with its bootstrap interval.
 ``--recipe ppo:inril_m2_logstd-2 sac:rl_warmup`` names, per algorithm, the method that the virtual method
-``recipe`` stands for on the tasks of that algorithm (each folder's ``summary.json`` says its algorithm).
+``recipe`` stands for on the tasks of that algorithm (each folder's ``summary.json`` says its algorithm);
+``NAME=ALGO:METHOD`` items make other virtual methods (``bc_reg+=ppo:bc_reg_logstd-2``).
 
 Example::
 
@@ -272,7 +273,7 @@ def aggregate(
     n_resamples: int = 2000,
     seed: int = 0,
     min_tasks: int = 1,
-    recipe: dict[str, str] | None = None,
+    recipes: dict[str, dict[str, str]] | None = None,
     baseline: str = "rl",
     hold: float = 0.95,
 ) -> dict[str, Any]:
@@ -283,7 +284,7 @@ def aggregate(
     :param n_resamples: bootstrap resamples
     :param seed: of the resampling
     :param min_tasks: leave out the methods that ran on fewer tasks (they still set a task's best final)
-    :param recipe: algorithm -> method: the virtual method ``recipe`` on each task (see :func:`add_recipe`)
+    :param recipes: name -> (algorithm -> method): virtual methods on each task (see :func:`add_recipe`)
     :param baseline: of the recipe's bar (see :func:`bar_of_the_recipe`)
     :param hold: of the recipe's bar
     :return: per-task normalisations, per-method IQM and mean (final and lowest), pairwise
@@ -296,8 +297,8 @@ def aggregate(
     if len(set(names)) != len(names):
         raise ValueError(f"folders: expected one folder per task with distinct names, found {names}")
     for task in tasks:
-        if recipe:
-            add_recipe(task, recipe)
+        for name, recipe in (recipes or {}).items():
+            add_recipe(task, recipe, name)
     normalised = {task["name"]: normalised_scores(task) for task in tasks}
     methods = sorted({m for scores in normalised.values() for m in scores["final"]})
     methods = [m for m in methods if sum(m in scores["final"] for scores in normalised.values()) >= min_tasks]
@@ -316,7 +317,7 @@ def aggregate(
         "bar": {
             "baseline": baseline,
             "hold": hold,
-            "recipe": recipe or {},
+            "recipes": recipes or {},
             "tasks": {task["name"]: bar_of_the_recipe(task, baseline, hold, n_resamples, seed) for task in tasks},
         },
     }
@@ -462,21 +463,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         nargs="+",
         default=[],
         metavar="ALGO:METHOD",
-        help="per algorithm, the method that the virtual method 'recipe' stands for (e.g. ppo:inril_m2_logstd-2)",
+        help="[NAME=]ALGO:METHOD: per algorithm, the method that the virtual method NAME (default 'recipe') stands "
+        "for (e.g. ppo:inril_m2_logstd-2)",
     )
     parser.add_argument("--baseline", default="rl", help="the recipe's bar: end at or above this method's final score")
     parser.add_argument("--hold", type=float, default=0.95, help="the recipe's bar: never below this fraction of the BC start")
     parser.add_argument("--out", default="aggregate", help="folder for aggregate.json, aggregate.md, aggregate.png")
     args = parser.parse_args(argv)
-    recipe = {}
+    recipes: dict[str, dict[str, str]] = {}
     for item in args.recipe:
-        algo, _, method = item.partition(":")
+        name, _, spec = item.rpartition("=")
+        algo, _, method = spec.partition(":")
+        recipe = recipes.setdefault(name or "recipe", {})
         if not algo or not method or algo in recipe:
-            parser.error(f"--recipe: expected ALGO:METHOD once per algorithm (e.g. ppo:inril_m2), found {item!r}")
+            parser.error(
+                f"--recipe: expected [NAME=]ALGO:METHOD once per name and algorithm (e.g. ppo:inril_m2), found {item!r}"
+            )
         recipe[algo] = method
     if not 0 < args.hold <= 1:
         parser.error(f"--hold: expected a fraction of the BC start in (0, 1], found {args.hold}")
-    result = aggregate(args.folders, args.n_resamples, args.seed, args.min_tasks, recipe, args.baseline, args.hold)
+    result = aggregate(args.folders, args.n_resamples, args.seed, args.min_tasks, recipes, args.baseline, args.hold)
     if args.method is not None and args.method not in result["methods"]:
         parser.error(f"--method: expected one of {sorted(result['methods'])}, found {args.method!r}")
     write_outputs(result, args.out, args.method)

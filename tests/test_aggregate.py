@@ -193,10 +193,12 @@ def test_the_recipe_stands_for_one_method_per_algorithm(tmp_path):
         write_task(tmp_path / name, "return", runs)
         json.dump({"metric": "return", "config": {"algo": algo}}, open(tmp_path / name / "summary.json", "w"))
     recipe = {"ppo": "inril_m2", "sac": "rl_warmup"}
-    result = aggregate([str(tmp_path / "ppo_task"), str(tmp_path / "sac_task")], 50, recipe=recipe)
+    recipes = {"recipe": recipe, "other": {"ppo": "rl", "sac": "inril_m2"}}
+    result = aggregate([str(tmp_path / "ppo_task"), str(tmp_path / "sac_task")], 50, recipes=recipes)
     # On the PPO task the recipe is inril_m2 (normalised 1.0), on the SAC task rl_warmup ((2-1)/(3-1)).
     assert result["methods"]["recipe"]["final_mean"][0] == pytest.approx((1.0 + 0.5) / 2)
-    assert result["bar"]["tasks"]["sac_task"]["recipe"]["final"] == 2.0 and result["bar"]["recipe"] == recipe
+    assert result["bar"]["tasks"]["sac_task"]["recipe"]["final"] == 2.0 and result["bar"]["recipes"] == recipes
+    assert result["methods"]["other"]["final_mean"][0] == pytest.approx((0.25 + 1.0) / 2)
     task = read_task(str(tmp_path / "ppo_task"))
     with pytest.raises(ValueError, match=r"ppo_task: --recipe expected a method for its algorithm 'ppo'"):
         add_recipe(task, {"sac": "rl_warmup"})
@@ -205,10 +207,11 @@ def test_the_recipe_stands_for_one_method_per_algorithm(tmp_path):
     add_recipe(task, recipe)
     with pytest.raises(ValueError, match="already called 'recipe'"):
         add_recipe(task, recipe)
-    for bad in (["--recipe", "ppo"], ["--recipe", "ppo:a", "ppo:b"], ["--hold", "1.5"]):
+    for bad in (["--recipe", "ppo"], ["--recipe", "ppo:a", "ppo:b"], ["--recipe", "x=ppo:a", "x=ppo:b"], ["--hold", "1.5"]):
         with pytest.raises(SystemExit):
             main([str(tmp_path / "ppo_task"), *bad, "--out", str(tmp_path / "out")])
-    main([str(tmp_path / "ppo_task"), str(tmp_path / "sac_task"), "--recipe", "ppo:inril_m2", "sac:rl_warmup",
+    main([str(tmp_path / "ppo_task"), str(tmp_path / "sac_task"), "--recipe", "ppo:inril_m2", "sac:rl_warmup", "x=ppo:rl", "x=sac:rl",
           "--method", "recipe", "--n-resamples", "20", "--out", str(tmp_path / "out")])  # fmt: skip
     table = open(tmp_path / "out" / "aggregate.md").read()
     assert "| recipe | 2/2 |" in table and "| rl | 2/2 |" in table  # rl never drops here and ties itself
+    assert "| x | 2/2 |" in table
