@@ -388,7 +388,8 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def make_parser() -> argparse.ArgumentParser:
+    """The command line of the comparison (its defaults are those of the committed results)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--env-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"horizon\": 100}', for gym.make")
@@ -432,6 +433,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--algo-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"n_steps\": 1024}', over the defaults"
     )
     parser.add_argument("--out", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = make_parser()
     args = parser.parse_args(argv)
     for method in args.methods:
         method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run

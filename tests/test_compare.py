@@ -116,8 +116,12 @@ def test_one_env_keeps_the_zoo_entrys_rollout_size():
     assert algo_kwargs(config)["n_steps"] == 2048 and "n_envs" not in algo_kwargs(config)
     assert algo_kwargs({**config, "algo_kwargs": {"n_steps": 64}})["n_steps"] == 64  # given: as given
     assert algo_kwargs({**config, "env": "Hopper-v5"})["n_steps"] == 2048  # one env in the entry
-    assert pretrain_kwargs(config)["log_std"] == -1.0
-    assert pretrain_kwargs({**config, "pretrain_log_std": -2.0})["log_std"] == -2.0
+    assert pretrain_kwargs(config)["log_std"] == -2.0  # the zoo entry's (the recipe) when none is given
+    assert pretrain_kwargs({**config, "pretrain_log_std": -1.0})["log_std"] == -1.0
+    # The command line always gives one: -1.0, the BC start of every committed result.
+    from compare import make_parser
+
+    assert make_parser().parse_args(["--out", "unused"]).pretrain_log_std == -1.0
 
 
 def test_method_names_with_an_exploration_std():
@@ -153,7 +157,7 @@ def test_the_exploration_std_modifier_equals_setting_it_after_bc():
 
     config = dict(
         env="Pendulum-v1", algo="ppo", demos="shipped:Pendulum-v1/medium", timesteps=128, eval_freq=64, eval_episodes=1,
-        il_interval=2, bc_weight=0.1, critic_warmup_steps=0, pretrain_epochs=1,
+        il_interval=2, bc_weight=0.1, critic_warmup_steps=0, pretrain_epochs=1, pretrain_log_std=-1.0,
         algo_kwargs={"n_steps": 32, "batch_size": 16, "n_epochs": 1},
     )  # fmt: skip
     _, usual = pretrain_start(config, 0)
