@@ -388,17 +388,18 @@ def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
         "",
         f"The bar: lowest evaluation (mean over seeds) at or above {bar['hold']:g}x the BC start, and final score "
         f"(mean over seeds) at or above {bar['baseline']}'s; per task: lowest minus start in % of the start "
-        f"(yes/no), final minus {bar['baseline']}'s, paired by seed [95% CI] (yes/no).",
+        f"(yes/no), final minus {bar['baseline']}'s, paired by seed [95% CI] "
+        "(yes/no; tie: below, but the interval of the difference reaches 0).",
         "",
-        f"| method | meets the bar on | {' | '.join(task_names)} |",
-        f"|---|---|{'---|' * len(task_names)}",
+        f"| method | meets the bar on | counting ties | {' | '.join(task_names)} |",
+        f"|---|---|---|{'---|' * len(task_names)}",
     ]
 
     def yes(flag: bool | None) -> str:
         return "-" if flag is None else ("yes" if flag else "no")
 
     for m in result["methods"]:
-        cells, met, ran = [], 0, 0
+        cells, met, met_or_tie, ran = [], 0, 0, 0
         for name in task_names:
             row = bar["tasks"][name].get(m)
             if row is None:
@@ -408,9 +409,12 @@ def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
             drop = 100 * (row["lowest"] - row["bc_start"]) / abs(row["bc_start"]) if row["bc_start"] else float("nan")
             difference = row["final_minus_baseline"]
             final = "-" if difference is None else f"{difference[0]:+.3g} [{difference[1]:+.3g}, {difference[2]:+.3g}]"
-            cells.append(f"{drop:+.0f}% ({yes(row['holds'])}); {final} ({yes(row['not_below_baseline'])})")
+            tie = difference is not None and not row["not_below_baseline"] and difference[2] >= 0
+            verdict = "tie" if tie else yes(row["not_below_baseline"])
+            cells.append(f"{drop:+.0f}% ({yes(row['holds'])}); {final} ({verdict})")
             met += int(row["holds"] and row["not_below_baseline"] is not False)
-        lines.append(f"| {m} | {met}/{ran} | {' | '.join(cells)} |")
+            met_or_tie += int(row["holds"] and (row["not_below_baseline"] is not False or tie))
+        lines.append(f"| {m} | {met}/{ran} | {met_or_tie}/{ran} | {' | '.join(cells)} |")
     with open(os.path.join(out, "aggregate.md"), "w") as file:
         file.write(
             "\n".join(lines)

@@ -213,5 +213,18 @@ def test_the_recipe_stands_for_one_method_per_algorithm(tmp_path):
     main([str(tmp_path / "ppo_task"), str(tmp_path / "sac_task"), "--recipe", "ppo:inril_m2", "sac:rl_warmup", "x=ppo:rl", "x=sac:rl",
           "--method", "recipe", "--n-resamples", "20", "--out", str(tmp_path / "out")])  # fmt: skip
     table = open(tmp_path / "out" / "aggregate.md").read()
-    assert "| recipe | 2/2 |" in table and "| rl | 2/2 |" in table  # rl never drops here and ties itself
-    assert "| x | 2/2 |" in table
+    assert "| recipe | 2/2 | 2/2 |" in table and "| rl | 2/2 | 2/2 |" in table  # rl never drops here, ties itself
+    assert "| x | 2/2 | 2/2 |" in table
+
+
+def test_a_final_below_the_baseline_within_noise_is_a_tie(tmp_path):
+    # x ends 1 below rl on seed 0 and 0.5 above on seed 1: below on average, but some resamples of the
+    # paired differences reach 0 -> "tie", counted in the second column only; y ends 2 below on both.
+    runs = {("rl", s): [(0, 10.0), (5, 20.0)] for s in (0, 1)}
+    runs |= {("x", 0): [(0, 10.0), (5, 19.0)], ("x", 1): [(0, 10.0), (5, 20.5)]}
+    runs |= {("y", s): [(0, 10.0), (5, 18.0)] for s in (0, 1)}
+    write_task(tmp_path / "a", "return", runs)
+    main([str(tmp_path / "a"), "--n-resamples", "200", "--out", str(tmp_path / "out")])
+    table = open(tmp_path / "out" / "aggregate.md").read()
+    assert "| x | 0/1 | 1/1 | +0% (yes); -0.25 [-1, +0.5] (tie) |" in table
+    assert "| y | 0/1 | 0/1 | +0% (yes); -2 [-2, -2] (no) |" in table
