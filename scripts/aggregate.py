@@ -22,12 +22,17 @@ its final score (mean over seeds) is at or above the baseline's (``--baseline``,
 ``recipe`` stands for on the tasks of that algorithm (each folder's ``summary.json`` says its algorithm);
 ``NAME=ALGO:METHOD`` items make other virtual methods (``bc_reg+=ppo:bc_reg_logstd-2``).
 
+A task may pool sweeps of one setting run on other seeds, ``[NAME=]FOLDER+FOLDER``: e.g. the seeds
+on which a recipe was chosen and fresh seeds that confirm it (the folders must agree on every setting
+and hold disjoint seeds; the methods that not every folder ran are left out of that task).
+
 Example::
 
     python scripts/aggregate.py results/hopper_ppo_medium results/lift_ppo_scripted \\
         results/pendulum_sac_medium --method inril_surgery --min-tasks 2 --out results/aggregate_gaussian
     python scripts/aggregate.py results/*_recipe results/pendulum_sac_medium \\
         --recipe ppo:inril_m2_logstd-2 sac:rl_warmup --method recipe --out results/aggregate_recipe
+    python scripts/aggregate.py hopper=results/hopper_ppo_medium_recipe+results/hopper_ppo_medium_confirm ...
 """
 
 import argparse
@@ -163,6 +168,68 @@ def read_task(folder: str) -> dict[str, Any]:
     return {"name": os.path.basename(os.path.normpath(folder)), "metric": metric, "algo": algo, "curves": curves}
 
 
+#: The settings of a compare.py sweep that must agree for folders to pool into one task: all but the
+#: lists of methods and seeds and where, how and on what it ran.
+NOT_SETTINGS = ("methods", "seeds", "out", "command", "machine", "num_threads", "wall_time_s_this_invocation")
+
+
+def read_pooled_task(spec: str) -> dict[str, Any]:
+    """
+    One task from one ``compare.py`` folder, or pooled from several sweeps of the same setting on
+    other seeds (e.g. the seeds that chose a recipe and fresh seeds that confirm it):
+    ``[NAME=]FOLDER[+FOLDER...]``.
+
+    Pooled folders must agree on every setting of the sweep (environment, algorithm, demonstrations,
+    budget, evaluation, method options); the pooled task keeps the methods that every folder ran, and
+    no (method, seed) may come from two folders.
+
+    :param spec: a folder, or ``NAME=FOLDER+FOLDER``; without ``NAME`` the task is named by its
+        folders' names joined by ``+``
+    :return: as :func:`read_task`, plus ``"folders"`` and ``"dropped_methods"`` (ran by some folders only)
+    """
+    if os.path.isdir(spec):
+        name, folders = "", [spec]
+    else:
+        name, _, joined = spec.rpartition("=")
+        folders = joined.split("+")
+        if any(not folder for folder in folders):
+            raise ValueError(f"task: expected [NAME=]FOLDER[+FOLDER...], found {spec!r}")
+    tasks = [read_task(folder) for folder in folders]
+    settings = []
+    for folder in folders:
+        with open(os.path.join(folder, "summary.json")) as file:
+            config = json.load(file).get("config", {})
+        settings.append({key: value for key, value in config.items() if key not in NOT_SETTINGS})
+    for folder, setting in zip(folders[1:], settings[1:]):
+        for key in sorted(set(settings[0]) | set(setting)):
+            if settings[0].get(key) != setting.get(key):
+                raise ValueError(
+                    f"{spec}: pooled folders must share every setting; {key}: expected {settings[0].get(key)!r} "
+                    f"(as in {folders[0]}), found {setting.get(key)!r} in {folder}"
+                )
+    shared = set.intersection(*(set(task["curves"]) for task in tasks))
+    curves: dict[str, dict[int, list[tuple[int, float]]]] = {}
+    for folder, task in zip(folders, tasks):
+        for method in sorted(shared):
+            for seed_, curve in task["curves"][method].items():
+                if seed_ in curves.setdefault(method, {}):
+                    raise ValueError(
+                        f"{spec}: pooled folders must hold disjoint seeds; {method} seed {seed_} is in {folder} "
+                        "and in a folder before it"
+                    )
+                curves[method][seed_] = curve
+    if not curves:
+        raise ValueError(f"{spec}: pooled folders expected methods in common, found none")
+    return {
+        "name": name or "+".join(task["name"] for task in tasks),
+        "metric": tasks[0]["metric"],
+        "algo": tasks[0]["algo"],
+        "curves": curves,
+        "folders": folders,
+        "dropped_methods": sorted(set().union(*(task["curves"] for task in tasks)) - shared),
+    }
+
+
 def add_recipe(task: dict[str, Any], recipe: dict[str, str], name: str = "recipe") -> None:
     """
     The virtual method ``name``: a copy of the runs of the method that the recipe names for the
@@ -280,7 +347,8 @@ def aggregate(
     """
     The aggregate metrics of every method over the tasks it ran (see the module's docstring).
 
-    :param folders: ``compare.py`` result folders, one task each
+    :param folders: ``compare.py`` result folders, one task each, or folders pooled into one task
+        (``[NAME=]FOLDER+FOLDER``, see :func:`read_pooled_task`)
     :param n_resamples: bootstrap resamples
     :param seed: of the resampling
     :param min_tasks: leave out the methods that ran on fewer tasks (they still set a task's best final)
@@ -292,7 +360,7 @@ def aggregate(
     """
     if not 0 < hold <= 1:
         raise ValueError(f"hold: expected a fraction of the BC start in (0, 1], found {hold}")
-    tasks = [read_task(folder) for folder in folders]
+    tasks = [read_pooled_task(folder) for folder in folders]
     names = [task["name"] for task in tasks]
     if len(set(names)) != len(names):
         raise ValueError(f"folders: expected one folder per task with distinct names, found {names}")
@@ -309,6 +377,9 @@ def aggregate(
                 "bc_start": scores["start"],
                 "best_final": scores["best"],
                 "best_method": scores["best_method"],
+                "folders": task["folders"],
+                "seeds": sorted({seed_ for seeds in task["curves"].values() for seed_ in seeds}),
+                "dropped_methods": task["dropped_methods"],
             }
             for task, (name, scores) in zip(tasks, normalised.items())
         },
@@ -362,10 +433,11 @@ def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
         return f"{stat[0]:.2f} [{stat[1]:.2f}, {stat[2]:.2f}]"
 
     lines = [
-        "| task | metric | BC start | best final (method) |",
-        "|---|---|---|---|",
+        "| task | metric | seeds | BC start | best final (method) | methods left out (not in every pooled folder) |",
+        "|---|---|---|---|---|---|",
         *(
-            f"| {name} | {t['metric']} | {t['bc_start']:.3g} | {t['best_final']:.3g} ({t['best_method']}) |"
+            f"| {name} | {t['metric']} | {len(t['seeds'])} | {t['bc_start']:.3g} | {t['best_final']:.3g} "
+            f"({t['best_method']}) | {', '.join(t['dropped_methods']) or '-'} |"
             for name, t in result["tasks"].items()
         ),
         "",
@@ -457,7 +529,11 @@ def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folders", nargs="+", help="compare.py result folders, one task each")
+    parser.add_argument(
+        "folders",
+        nargs="+",
+        help="compare.py result folders, one task each; [NAME=]FOLDER+FOLDER pools sweeps of one setting on other seeds",
+    )
     parser.add_argument("--method", default=None, help="the method whose probabilities of improvement to tabulate and plot")
     parser.add_argument("--min-tasks", type=int, default=1, help="only the methods that ran on at least this many tasks")
     parser.add_argument("--n-resamples", type=int, default=2000)

@@ -62,7 +62,7 @@ def test_stratified_bootstrap_resamples_within_tasks():
     assert point == 0.5 and 0.0 <= low <= point <= high <= 1.0
 
 
-def write_task(folder, metric, runs):
+def write_task(folder, metric, runs, config=None):
     """A compare.py folder: runs = {(method, seed): [(timesteps, score), ...]}."""
     os.makedirs(folder)
     with open(folder / "results.csv", "w", newline="") as file:
@@ -72,7 +72,7 @@ def write_task(folder, metric, runs):
             for step, score in curve:
                 row = [score, 0.0, float("nan")] if metric == "return" else [0.0, 0.0, score]
                 writer.writerow([method, seed, step, *row])
-    json.dump({"metric": metric, "methods": {}}, open(folder / "summary.json", "w"))
+    json.dump({"metric": metric, "methods": {}, "config": config or {}}, open(folder / "summary.json", "w"))
 
 
 def test_normalisation_and_aggregate_by_hand(tmp_path):
@@ -228,3 +228,37 @@ def test_a_final_below_the_baseline_within_noise_is_a_tie(tmp_path):
     table = open(tmp_path / "out" / "aggregate.md").read()
     assert "| x | 0/1 | 1/1 | +0% (yes); -0.25 [-1, +0.5] (tie) |" in table
     assert "| y | 0/1 | 0/1 | +0% (yes); -2 [-2, -2] (no) |" in table
+
+
+def test_pooled_folders_make_one_task_on_all_their_seeds(tmp_path):
+    from aggregate import read_pooled_task
+
+    setting = {"env": "Hopper-v5", "algo": "ppo", "timesteps": 20}
+    # Seeds 0-1 chose the recipe; seeds 2-3 confirm it. "extra" ran on the first seeds only.
+    first = {("rl", s): [(0, 100.0), (20, 100.0 + s)] for s in (0, 1)}
+    first |= {("inril", s): [(0, 100.0), (20, 150.0)] for s in (0, 1)} | {("extra", 0): [(0, 100.0), (20, 900.0)]}
+    write_task(tmp_path / "chose", "return", first, setting | {"seeds": [0, 1], "out": "/x", "command": "a"})
+    fresh = {("rl", s): [(0, 100.0), (20, 80.0)] for s in (2, 3)} | {("inril", s): [(0, 100.0), (20, 90.0)] for s in (2, 3)}
+    write_task(tmp_path / "fresh", "return", fresh, setting | {"seeds": [2, 3], "out": "/y", "command": "b"})
+    task = read_pooled_task(f"hop={tmp_path / 'chose'}+{tmp_path / 'fresh'}")
+    assert task["name"] == "hop" and task["dropped_methods"] == ["extra"] and sorted(task["curves"]) == ["inril", "rl"]
+    assert sorted(task["curves"]["rl"]) == [0, 1, 2, 3] and task["curves"]["inril"][3] == [(0, 100.0), (20, 90.0)]
+    assert read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'fresh'}")["name"] == "chose+fresh"
+    # Over the 4 seeds: best mean final inril (150+150+90+90)/4 = 120, start 100; rl's finals normalised
+    # (100-100)/20, (101-100)/20, (80-100)/20 twice; "extra" sets nothing.
+    result = aggregate([f"hop={tmp_path / 'chose'}+{tmp_path / 'fresh'}"], n_resamples=20)
+    assert result["tasks"]["hop"]["best_final"] == 120.0 and result["tasks"]["hop"]["seeds"] == [0, 1, 2, 3]
+    assert result["methods"]["rl"]["final_mean"][0] == pytest.approx(np.mean([0.0, 0.05, -1.0, -1.0]))
+    assert result["bar"]["tasks"]["hop"]["inril"]["final_minus_baseline"][0] == pytest.approx((50 + 49 + 10 + 10) / 4)
+    # Another setting, or a seed in both folders, is refused with the field and both values.
+    write_task(tmp_path / "longer", "return", fresh, setting | {"timesteps": 40})
+    with pytest.raises(ValueError, match=r"timesteps: expected 20 \(as in .*chose\), found 40 in .*longer"):
+        read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'longer'}")
+    write_task(tmp_path / "again", "return", {("rl", 1): [(0, 100.0), (20, 5.0)]}, setting)
+    with pytest.raises(ValueError, match=r"disjoint seeds; rl seed 1 is in .*again"):
+        read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'again'}")
+    write_task(tmp_path / "other", "return", {("sac", 5): [(0, 1.0), (20, 5.0)]}, setting)
+    with pytest.raises(ValueError, match=r"methods in common, found none"):
+        read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'other'}")
+    with pytest.raises(ValueError, match=r"expected \[NAME=\]FOLDER\[\+FOLDER...\], found"):
+        read_pooled_task(f"{tmp_path / 'chose'}+")
