@@ -114,3 +114,42 @@ def test_collect_robomimic_runs_when_nothing_exists(tmp_path, collect_robomimic)
     module, calls = collect_robomimic
     stats = module.main(["--task", "Lift", "--demos", "1", "--out", str(tmp_path / "lift")])
     assert calls == [str(tmp_path / "lift.hdf5")] and stats["n_demos"] == 1
+
+
+def test_collect_robomimic_remakes_a_file_from_its_record(tmp_path, capsys, monkeypatch):
+    import json
+
+    module = load_script("collect_robomimic_demos")
+    made = {"task": "Lift", "seed": 1, "noise_std": 0.05, "keep_failures": False, "n_demos": 2, "n_transitions": 9}
+    made |= {"success_rate": 1.0, "n_attempts": 2, "length_mean": 4.5}
+
+    def collect(task: str, n_demos: int, path: str, **kwargs: Any) -> dict[str, Any]:
+        # As the real one: the .hdf5 and the statistics beside it.
+        stats = made | {"command": kwargs["command"], "task": task, "n_demos": n_demos, "seed": kwargs["seed"]}
+        (tmp_path / "lift.hdf5").write_bytes(b"demos")
+        (tmp_path / "lift.json").write_text(json.dumps(stats))
+        return stats
+
+    monkeypatch.setattr(module, "collect_robomimic_demos", collect)
+    argv = ["--task", "Lift", "--demos", "2", "--seed", "1", "--out", str(tmp_path / "lift")]
+    line = refused(capsys, module.main, [*argv, "--remake"])
+    assert "--remake: expected the record" in line and "lift.json" in line
+    record = made | {"command": "python the original command"}
+    (tmp_path / "lift.json").write_text(json.dumps(record))
+    # Arguments that contradict the record are refused before anything runs.
+    line = refused(capsys, module.main, [*argv[:-4], "--seed", "2", "--out", str(tmp_path / "lift"), "--remake"])
+    assert line.startswith("error: --remake: seed: expected 1") and "found 2" in line
+    assert not (tmp_path / "lift.hdf5").exists()
+    # The same statistics: the file is made, the record (its command) stays as it was.
+    module.main([*argv, "--remake"])
+    assert (tmp_path / "lift.hdf5").read_bytes() == b"demos"
+    assert json.loads((tmp_path / "lift.json").read_text()) == record
+    # The .hdf5 exists now: refused without --force.
+    assert "--force" in refused(capsys, module.main, [*argv, "--remake"])
+    # Different statistics: the new file is removed, the record kept, and the difference named.
+    made["n_transitions"] = 8
+    with pytest.raises(SystemExit) as raised:
+        module.main([*argv, "--remake", "--force"])
+    assert raised.value.code == 1
+    assert "n_transitions: expected 9, found 8" in capsys.readouterr().err
+    assert not (tmp_path / "lift.hdf5").exists() and json.loads((tmp_path / "lift.json").read_text()) == record
