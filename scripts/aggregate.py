@@ -173,7 +173,7 @@ def read_task(folder: str) -> dict[str, Any]:
 NOT_SETTINGS = ("methods", "seeds", "out", "command", "machine", "num_threads", "wall_time_s_this_invocation")
 
 
-def read_pooled_task(spec: str) -> dict[str, Any]:
+def read_pooled_task(spec: str, ignore: Sequence[str] = ()) -> dict[str, Any]:
     """
     One task from one ``compare.py`` folder, or pooled from several sweeps of the same setting on
     other seeds (e.g. the seeds that chose a recipe and fresh seeds that confirm it):
@@ -185,6 +185,9 @@ def read_pooled_task(spec: str) -> dict[str, Any]:
 
     :param spec: a folder, or ``NAME=FOLDER+FOLDER``; without ``NAME`` the task is named by its
         folders' names joined by ``+``
+    :param ignore: settings whose difference between the folders is known to be one of form only
+        (e.g. ``pretrain_log_std``: sweeps before 2026-12-02 18:06 recorded None for the zoo entry's
+        -1.0, which later ones record as -1.0)
     :return: as :func:`read_task`, plus ``"folders"`` and ``"dropped_methods"`` (ran by some folders only)
     """
     if os.path.isdir(spec):
@@ -199,7 +202,7 @@ def read_pooled_task(spec: str) -> dict[str, Any]:
     for folder in folders:
         with open(os.path.join(folder, "summary.json")) as file:
             config = json.load(file).get("config", {})
-        settings.append({key: value for key, value in config.items() if key not in NOT_SETTINGS})
+        settings.append({key: value for key, value in config.items() if key not in (*NOT_SETTINGS, *ignore)})
     for folder, setting in zip(folders[1:], settings[1:]):
         for key in sorted(set(settings[0]) | set(setting)):
             if settings[0].get(key) != setting.get(key):
@@ -343,6 +346,7 @@ def aggregate(
     recipes: dict[str, dict[str, str]] | None = None,
     baseline: str = "rl",
     hold: float = 0.95,
+    pool_ignore: Sequence[str] = (),
 ) -> dict[str, Any]:
     """
     The aggregate metrics of every method over the tasks it ran (see the module's docstring).
@@ -355,12 +359,13 @@ def aggregate(
     :param recipes: name -> (algorithm -> method): virtual methods on each task (see :func:`add_recipe`)
     :param baseline: of the recipe's bar (see :func:`bar_of_the_recipe`)
     :param hold: of the recipe's bar
+    :param pool_ignore: settings pooled folders may differ in (see :func:`read_pooled_task`)
     :return: per-task normalisations, per-method IQM and mean (final and lowest), pairwise
         probabilities of improvement, and per task and method the recipe's bar
     """
     if not 0 < hold <= 1:
         raise ValueError(f"hold: expected a fraction of the BC start in (0, 1], found {hold}")
-    tasks = [read_pooled_task(folder) for folder in folders]
+    tasks = [read_pooled_task(folder, pool_ignore) for folder in folders]
     names = [task["name"] for task in tasks]
     if len(set(names)) != len(names):
         raise ValueError(f"folders: expected one folder per task with distinct names, found {names}")
@@ -548,6 +553,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--baseline", default="rl", help="the recipe's bar: end at or above this method's final score")
     parser.add_argument("--hold", type=float, default=0.95, help="the recipe's bar: never below this fraction of the BC start")
+    parser.add_argument(
+        "--pool-ignore",
+        nargs="+",
+        default=[],
+        metavar="SETTING",
+        help="settings of compare.py's summary.json that pooled folders may differ in (a difference of form you checked)",
+    )
     parser.add_argument("--out", default="aggregate", help="folder for aggregate.json, aggregate.md, aggregate.png")
     args = parser.parse_args(argv)
     recipes: dict[str, dict[str, str]] = {}
@@ -562,7 +574,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         recipe[algo] = method
     if not 0 < args.hold <= 1:
         parser.error(f"--hold: expected a fraction of the BC start in (0, 1], found {args.hold}")
-    result = aggregate(args.folders, args.n_resamples, args.seed, args.min_tasks, recipes, args.baseline, args.hold)
+    result = aggregate(
+        args.folders, args.n_resamples, args.seed, args.min_tasks, recipes, args.baseline, args.hold, args.pool_ignore
+    )
     if args.method is not None and args.method not in result["methods"]:
         parser.error(f"--method: expected one of {sorted(result['methods'])}, found {args.method!r}")
     write_outputs(result, args.out, args.method)

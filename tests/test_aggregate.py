@@ -254,6 +254,19 @@ def test_pooled_folders_make_one_task_on_all_their_seeds(tmp_path):
     write_task(tmp_path / "longer", "return", fresh, setting | {"timesteps": 40})
     with pytest.raises(ValueError, match=r"timesteps: expected 20 \(as in .*chose\), found 40 in .*longer"):
         read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'longer'}")
+    # A difference the user checked to be of form only (None then meant the zoo entry's -1.0).
+    write_task(tmp_path / "old", "return", first, setting | {"pretrain_log_std": None})
+    write_task(tmp_path / "new", "return", fresh, setting | {"pretrain_log_std": -1.0})
+    with pytest.raises(ValueError, match=r"pretrain_log_std: expected None"):
+        read_pooled_task(f"{tmp_path / 'old'}+{tmp_path / 'new'}")
+    assert sorted(read_pooled_task(f"{tmp_path / 'old'}+{tmp_path / 'new'}", ["pretrain_log_std"])["curves"]["rl"]) == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    with pytest.raises(ValueError, match=r"timesteps: expected 20"):
+        read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'longer'}", ["pretrain_log_std"])
     write_task(tmp_path / "again", "return", {("rl", 1): [(0, 100.0), (20, 5.0)]}, setting)
     with pytest.raises(ValueError, match=r"disjoint seeds; rl seed 1 is in .*again"):
         read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'again'}")
