@@ -5,6 +5,8 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``bc``: no fine-tuning (the BC policy, evaluated at the same points)
 - ``rl``: plain fine-tuning (InRIL with ``il_interval=None``: the base algorithm step for step)
 - ``bc_reg``: RL loss + a fixed-weight BC loss at every RL step (``--bc-weight``)
+- ``bc_reg_fade``: the same with a weight that fades linearly from ``--bc-weight`` at the start to 0
+  at the end of the budget (``BCRegularization(LinearSchedule(w, 0.0, 1.0))``)
 - ``rlpd`` (SAC only): RLPD's symmetric sampling, half of every minibatch from the demonstrations'
   transitions (``sb3_inril.DemoReplayBuffer``), no IL loss
 - ``inril``: IN-RIL with ``m = --il-interval``, no separation
@@ -57,6 +59,7 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
 from sb3_inril import DemoReplayBuffer, InRILPPO, InRILSAC
@@ -67,7 +70,7 @@ from sb3_inril.data import SHIPPED_PREFIX
 from sb3_inril.hyperparams import read_entry, split_entry
 
 ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
-BASE_METHODS = ("bc", "rl", "bc_reg", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
+BASE_METHODS = ("bc", "rl", "bc_reg", "bc_reg_fade", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 LOG_STD_MODIFIER = re.compile(r"^(?P<base>.+)_logstd(?P<value>-?\d+(?:\.\d+)?)$")
 
 
@@ -95,7 +98,7 @@ def method_kwargs(
             critic_warmup_steps=critic_warmup_steps,
             **(warmup_kwargs or {}),
         )
-    if method in ("bc", "rl", "bc_reg"):
+    if method in ("bc", "rl", "bc_reg", "bc_reg_fade"):
         return dict(il_interval=None)
     if method == "rlpd":  # off-policy only: half of every minibatch from the demonstrations' transitions
         return dict(
@@ -232,7 +235,9 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
         curve = [(step, *point) for step in range(0, config["timesteps"] + 1, config["eval_freq"])]
     else:
         callbacks = [curve_callback, diagnostics]
-        if method.startswith("bc_reg"):
+        if exploration_log_std(method)[0].removesuffix("_warmup") == "bc_reg_fade":
+            callbacks.append(BCRegularization(LinearSchedule(config["bc_weight"], 0.0, 1.0)))
+        elif method.startswith("bc_reg"):
             callbacks.append(BCRegularization(config["bc_weight"]))
         model.learn(config["timesteps"], callback=callbacks)
         curve = curve_callback.curve

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import PPO
+from stable_baselines3.common.utils import LinearSchedule
 
 from sb3_inril import InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, FineTuningDiagnostics
@@ -36,10 +37,65 @@ def test_bc_regularization_in_training_and_errors(pendulum_env, pendulum_demos):
     model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=None, **SMALL)
     model.learn(128, callback=BCRegularization(0.1))
     assert model.interleaving.n_il_updates == 0 and model.interleaving.n_rl_updates == 16
-    with pytest.raises(ValueError, match="weight expected > 0"):
-        BCRegularization(0.0)
+    for bad in (0.0, -0.1, float("nan"), float("inf"), "0.1", True, None):
+        with pytest.raises(ValueError, match=r"weight expected a finite number > 0, found"):
+            BCRegularization(bad)  # type: ignore[arg-type]
+    # A schedule is checked at the start, the middle and the end of training, before any run.
+    with pytest.raises(ValueError, match=r"weight\(0.0\) expected a finite number >= 0, found -0.1"):
+        BCRegularization(lambda progress: 0.1 if progress > 0 else -0.1)
+    with pytest.raises(ValueError, match=r"weight\(1.0\) expected a finite number >= 0, found nan"):
+        BCRegularization(lambda progress: float("nan"))
     with pytest.raises(TypeError, match="needs an IN-RIL model with demonstrations"):
         InRILPPO("MlpPolicy", pendulum_env, il_interval=None, **SMALL).learn(64, callback=BCRegularization())
+
+
+def test_bc_regularization_weight_schedule(pendulum_env, pendulum_demos):
+    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=None, **SMALL)
+    callback = BCRegularization(weight=LinearSchedule(0.4, 0.0, 1.0))
+    callback.init_callback(model)
+    params = model.il_parameters()
+    rl_grads = [th.randn_like(p) for p in params]
+    model._current_progress_remaining = 0.25  # 0.4 -> 0 linearly: 0.1 here
+    for p, g in zip(params, rl_grads):
+        p.grad = g.clone()
+    state = model.demo_buffer._generator.get_state()
+    bc_grads = th.autograd.grad(model.compute_il_loss(model.demo_buffer.sample(model.il_batch_size)), params)
+    model.demo_buffer._generator.set_state(state)
+    callback._add_bc_gradient(model.policy.optimizer, (), {})
+    for p, g, b in zip(params, rl_grads, bc_grads):
+        assert th.allclose(p.grad, g + 0.1 * b, atol=1e-6)
+    assert callback.current_weight() == pytest.approx(0.1)
+    # At weight 0 the RL gradient is left as it is and no demonstration batch is drawn.
+    model._current_progress_remaining = 0.0
+    for p, g in zip(params, rl_grads):
+        p.grad = g.clone()
+    state = model.demo_buffer._generator.get_state()
+    callback._add_bc_gradient(model.policy.optimizer, (), {})
+    assert all(th.equal(p.grad, g) for p, g in zip(params, rl_grads))
+    assert th.equal(model.demo_buffer._generator.get_state(), state)
+    # A schedule that breaks only mid-run fails with the progress at which it broke.
+    callback.weight = lambda progress: -1.0 if progress == 0.5 else 0.1
+    model._current_progress_remaining = 0.5
+    with pytest.raises(ValueError, match=r"weight\(0.5\) expected a finite number >= 0, found -1.0"):
+        callback._add_bc_gradient(model.policy.optimizer, (), {})
+    callback.on_training_end()
+
+
+def test_bc_regularization_fading_in_training(pendulum_env, pendulum_demos, tmp_path):
+    from stable_baselines3.common.logger import configure
+
+    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=None, **SMALL)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    callback = BCRegularization(weight=LinearSchedule(0.1, 0.0, 1.0))
+    model.learn(256, callback=callback)  # 4 rollouts of 64 steps: trained at progress 0.75, 0.5, 0.25, 0
+    assert model.interleaving.n_rl_updates == 32
+    rows = (tmp_path / "progress.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    weights = [row.split(",")[header.index("train/bc_reg_weight")] for row in rows[1:]]
+    # Logged after the rollout that follows each update: none before the first, and the last
+    # update's weight is never dumped (learn() ends after it).
+    assert weights[0] == "" and [float(w) for w in weights[1:]] == pytest.approx([0.075, 0.05, 0.025])
+    assert callback._last_weight == 0.0
 
 
 def test_diagnostics_one_row_per_rollout_with_the_update_that_followed(pendulum_env, pendulum_demos):

@@ -170,3 +170,30 @@ def test_the_exploration_std_modifier_equals_setting_it_after_bc():
         assert modified["curve"] != plain["curve"]  # the std changes the rollouts
         assert modified["diagnostics"][0]["std"] == pytest.approx(np.exp(-2.0), rel=0.05)
         assert plain["diagnostics"][0]["std"] == pytest.approx(np.exp(-1.0), rel=0.05)
+
+
+def test_bc_reg_fade_runs_a_weight_that_fades_to_zero(monkeypatch):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import compare
+    from compare import method_kwargs, pretrain_start, run_one
+
+    assert method_kwargs("bc_reg_fade_logstd-2_warmup", 10, 3) == {"il_interval": None, "critic_warmup_steps": 3}
+    made = []
+
+    class Recorded(compare.BCRegularization):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(compare, "BCRegularization", Recorded)
+    config = dict(
+        env="Pendulum-v1", algo="ppo", demos="shipped:Pendulum-v1/medium", timesteps=128, eval_freq=64, eval_episodes=1,
+        il_interval=2, bc_weight=0.3, critic_warmup_steps=0, pretrain_epochs=1, pretrain_log_std=-1.0,
+        algo_kwargs={"n_steps": 32, "batch_size": 16, "n_epochs": 1},
+    )  # fmt: skip
+    _, start = pretrain_start(config, 0)
+    fixed, fading = run_one("bc_reg", 0, config, start), run_one("bc_reg_fade_logstd-2", 0, config, start)
+    assert [callback.weight for callback in made[:1]] == [0.3] and made[0]._last_weight == 0.3
+    assert made[1].weight(1.0) == pytest.approx(0.3) and made[1].weight(0.5) == pytest.approx(0.15)
+    assert made[1]._last_weight == 0.0  # the last update, at the end of the budget, had no BC term
+    assert fixed["curve"][0] == fading["curve"][0] and fixed["curve"] != fading["curve"]

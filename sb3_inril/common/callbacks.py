@@ -7,6 +7,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.type_aliases import Schedule
 from torch.utils.hooks import RemovableHandle
 
 from sb3_inril.common.schedule import is_inril_model
@@ -73,6 +74,16 @@ class EvalCurve(BaseCallback):
         return True
 
 
+def check_weight(value: Any, name: str, allow_zero: bool) -> float:
+    """A BC weight as a float; a clear error when it is not a finite number > 0 (>= 0 for a schedule's values)."""
+    expected = ">= 0" if allow_zero else "> 0"
+    is_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    number = float(value) if is_number else float("nan")
+    if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        raise ValueError(f"BCRegularization: {name} expected a finite number {expected}, found {value!r}")
+    return number
+
+
 class BCRegularization(BaseCallback):
     """
     The usual baseline: minimise ``RL loss + weight * BC loss`` at every RL step of the actor.
@@ -82,17 +93,27 @@ class BCRegularization(BaseCallback):
     by the RL optimizer. Needs an IN-RIL model (for its demonstrations and IL loss), normally with
     ``il_interval=None``. The BC gradient is added after PPO's gradient clipping.
 
-    :param weight: the fixed weight of the BC loss
+    The weight may fade as training goes, like SB3's learning rates: a schedule is a function of
+    the progress remaining (1 at the start of ``learn()``, 0 at its end), e.g.
+    ``LinearSchedule(0.1, 0.0, 1.0)`` (from ``stable_baselines3.common.utils``) for an anchor that
+    holds the BC level early and lets RL improve on it late. The weight in use is logged as
+    ``train/bc_reg_weight``; a step whose weight is 0 computes no BC loss.
+
+    :param weight: the weight of the BC loss: a number > 0, or a schedule whose values are >= 0
     """
 
-    def __init__(self, weight: float = 0.1, verbose: int = 0) -> None:
+    def __init__(self, weight: float | Schedule = 0.1, verbose: int = 0) -> None:
         super().__init__(verbose)
-        if not weight > 0:
-            raise ValueError(f"BCRegularization: weight expected > 0, found {weight!r}")
+        if callable(weight):
+            for progress in (1.0, 0.5, 0.0):  # a broken schedule fails here, not halfway through a run
+                check_weight(weight(progress), f"weight({progress})", allow_zero=True)
+        else:
+            check_weight(weight, "weight", allow_zero=False)
         self.weight = weight
         self._handle: RemovableHandle | None = None
         self._loss_sum = 0.0
         self._n = 0
+        self._last_weight: float | None = None
 
     def _init_callback(self) -> None:
         model = cast("InRILMixin", self.model)
@@ -105,20 +126,33 @@ class BCRegularization(BaseCallback):
         model: Any = self.model
         if model.interleaving.il_step_running or all(param.grad is None for param in self._params):
             return
+        weight = self.current_weight()
+        self._last_weight = weight
+        if weight == 0.0:
+            return
         batch = model.demo_buffer.sample(model.il_batch_size)
         with th.enable_grad():
             loss = model.compute_il_loss(batch)
-            grads = th.autograd.grad(self.weight * loss, self._params, allow_unused=True)
+            grads = th.autograd.grad(weight * loss, self._params, allow_unused=True)
         for param, grad in zip(self._params, grads):
             if grad is not None:
                 param.grad = grad if param.grad is None else param.grad.add_(grad)
         self._loss_sum += loss.detach()
         self._n += 1
 
+    def current_weight(self) -> float:
+        """The BC loss's weight now: the number, or the schedule at the model's progress remaining."""
+        if not callable(self.weight):
+            return float(self.weight)
+        progress = float(self.model._current_progress_remaining)
+        return check_weight(self.weight(progress), f"weight({progress})", allow_zero=True)
+
     def _on_step(self) -> bool:
         return True
 
     def _on_rollout_end(self) -> None:
+        if self._last_weight is not None:  # the weight of the last RL step (before this rollout)
+            self.logger.record("train/bc_reg_weight", self._last_weight)
         if self._n:
             self.logger.record("train/bc_reg_loss", float(self._loss_sum / self._n))
             self._loss_sum, self._n = 0.0, 0
