@@ -7,6 +7,12 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A compare.py config small enough to run run_one in-process: 4 PPO updates of 32 steps.
+TINY_PENDULUM_SWEEP = dict(
+    env="Pendulum-v1", algo="ppo", demos="shipped:Pendulum-v1/medium", timesteps=128, eval_freq=64, eval_episodes=1,
+    il_interval=2, bc_weight=0.1, critic_warmup_steps=0, pretrain_epochs=1, pretrain_log_std=-1.0,
+    algo_kwargs={"n_steps": 32, "batch_size": 16, "n_epochs": 1},
+)  # fmt: skip
 
 
 @pytest.mark.slow
@@ -155,11 +161,7 @@ def test_the_exploration_std_modifier_equals_setting_it_after_bc():
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     from compare import pretrain_start, run_one
 
-    config = dict(
-        env="Pendulum-v1", algo="ppo", demos="shipped:Pendulum-v1/medium", timesteps=128, eval_freq=64, eval_episodes=1,
-        il_interval=2, bc_weight=0.1, critic_warmup_steps=0, pretrain_epochs=1, pretrain_log_std=-1.0,
-        algo_kwargs={"n_steps": 32, "batch_size": 16, "n_epochs": 1},
-    )  # fmt: skip
+    config = dict(TINY_PENDULUM_SWEEP)
     _, usual = pretrain_start(config, 0)
     _, narrow = pretrain_start({**config, "pretrain_log_std": -2.0}, 0)
     for method in ("rl", "inril_m2"):
@@ -186,14 +188,13 @@ def test_bc_reg_fade_runs_a_weight_that_fades_to_zero(monkeypatch):
             made.append(self)
 
     monkeypatch.setattr(compare, "BCRegularization", Recorded)
-    config = dict(
-        env="Pendulum-v1", algo="ppo", demos="shipped:Pendulum-v1/medium", timesteps=128, eval_freq=64, eval_episodes=1,
-        il_interval=2, bc_weight=0.3, critic_warmup_steps=0, pretrain_epochs=1, pretrain_log_std=-1.0,
-        algo_kwargs={"n_steps": 32, "batch_size": 16, "n_epochs": 1},
-    )  # fmt: skip
+    config = dict(TINY_PENDULUM_SWEEP, bc_weight=0.3)
     _, start = pretrain_start(config, 0)
-    fixed, fading = run_one("bc_reg", 0, config, start), run_one("bc_reg_fade_logstd-2", 0, config, start)
-    assert [callback.weight for callback in made[:1]] == [0.3] and made[0]._last_weight == 0.3
-    assert made[1].weight(1.0) == pytest.approx(0.3) and made[1].weight(0.5) == pytest.approx(0.15)
-    assert made[1]._last_weight == 0.0  # the last update, at the end of the budget, had no BC term
+    fixed, fading = run_one("bc_reg", 0, config, start), run_one("bc_reg_fade", 0, config, start)
+    run_one("bc_reg_fade_logstd-2", 0, config, start)  # the modifier keeps the fading weight
+    assert made[0].weight == 0.3 and made[0]._last_weight == 0.3
+    for callback in made[1:]:
+        assert callback.weight(1.0) == pytest.approx(0.3) and callback.weight(0.5) == pytest.approx(0.15)
+        assert callback._last_weight == 0.0  # the last update, at the end of the budget, had no BC term
+    # Same std, same start: only the weight differs, and it changes the run.
     assert fixed["curve"][0] == fading["curve"][0] and fixed["curve"] != fading["curve"]
