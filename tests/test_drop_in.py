@@ -6,6 +6,7 @@ save/load round trip, determinism with a seed (the way sb3-contrib's tests itera
 """
 
 import copy
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -197,6 +198,43 @@ def test_feature_with_interleaving_off_is_the_parent(cls, name, make_env, kwargs
     parent.learn(64)
     for key, tensor in parent.policy.state_dict().items():
         assert th.equal(tensor, ours.policy.state_dict()[key]), key
+
+
+def warning_texts(build_and_learn: Callable[[], Any]) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # as pytest's recwarn: nothing filtered
+        build_and_learn()
+    return [str(warning.message) for warning in caught]
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+@pytest.mark.parametrize("cls", ALL)
+def test_without_demonstrations_or_inril_arguments_it_warns_as_its_parent(cls, verbose, capsys):
+    # SB3's own tests count warnings (``assert len(recwarn) == 0``): as a drop-in (no demonstrations, no
+    # IN-RIL argument) a model warns exactly as its parent; verbose=1 says why no IL step is taken.
+    arguments = dict(seed=0, device="cpu", verbose=verbose, **small_arguments(cls))
+    parent_name = PARENTS[cls].__name__
+    parents = warning_texts(lambda: PARENTS[cls]("MlpPolicy", "Pendulum-v1", **arguments).learn(64))
+    parent_out = capsys.readouterr().out
+    ours = warning_texts(lambda: cls("MlpPolicy", "Pendulum-v1", **arguments).learn(64))
+    out = capsys.readouterr().out
+    assert [text.replace(cls.__name__, parent_name) for text in ours] == parents
+    notice = f"{cls.__name__}: no demonstrations, so no IL step is taken: this learns as plain {parent_name}"
+    assert (notice in out) is (verbose == 1) and notice not in parent_out
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_without_demonstrations_but_with_inril_arguments_it_warns_once_naming_them(cls):
+    model = cls("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", il_interval=3, il_steps=2, **small_arguments(cls))
+    assert model.inril_arguments_given == ["il_interval", "il_steps"]
+    texts = warning_texts(lambda: (model.learn(32), model.learn(32)))
+    ours = [text for text in texts if "no demonstrations" in text]
+    assert ours == [
+        f"{cls.__name__}: no demonstrations, so no IL step is taken: this learns as plain {PARENTS[cls].__name__} "
+        "(pass demonstrations=... or call set_demonstrations(...) to interleave); IN-RIL arguments given: il_interval, il_steps"
+    ]
+    # A default value given explicitly is not a request: 10 is il_interval's default.
+    assert cls("MlpPolicy", "Pendulum-v1", il_interval=10, **small_arguments(cls)).inril_arguments_given == []
 
 
 @pytest.mark.parametrize("cls", ALL)

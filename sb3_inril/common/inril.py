@@ -176,12 +176,12 @@ class InRILMixin(DemonstrationAttachmentMixin):
         loss_kind: str = self.default_il_loss if il_loss is None else il_loss
         if il_loss is None:
             loss_kind = getattr(policy_class, "default_il_loss", loss_kind)
-        _check_arguments(
+        arguments = dict(
             il_interval=il_interval,
             il_steps=il_steps,
             il_batch_size=il_batch_size,
             il_learning_rate=il_learning_rate,
-            il_loss=loss_kind,
+            il_loss=il_loss,
             il_interval_unit=il_interval_unit,
             il_max_grad_norm=il_max_grad_norm,
             il_share_optimizer=il_share_optimizer,
@@ -195,6 +195,11 @@ class InRILMixin(DemonstrationAttachmentMixin):
             il_trains_shared_features=il_trains_shared_features,
             pretrain_kwargs=pretrain_kwargs,
         )
+        _check_arguments(**{**arguments, "il_loss": loss_kind})
+        # Without demonstrations a model built with none of these arguments is its parent exactly, down
+        # to its warnings (code and tests written for PPO/SAC count them); one built with them asked
+        # for imitation and is warned when learn() starts that none happens.
+        self.inril_arguments_given = [name for name, value in arguments.items() if not _is_default(name, value)]
         self._preloaded_demonstrations: Demonstrations | None = None
         self.demonstrations = self._recordable(demonstrations)
         self.il_interval = il_interval if il_interval is None or self.adaptive_interval is not None else int(il_interval)  # type: ignore[arg-type]  # an int here: the other kinds were handled above
@@ -572,11 +577,15 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def _setup_learn(self, *args: Any, **kwargs: Any) -> Any:
         # Read and validated before the first step, not in the middle of a run.
         if self.demo_buffer is None and self.il_interval is not None and not getattr(self, "_warned_no_demonstrations", False):
-            warnings.warn(
+            message = (
                 f"{type(self).__name__}: no demonstrations, so no IL step is taken: this learns as plain "
-                f"{self._parent_name()} (pass demonstrations=... or call set_demonstrations(...) to interleave)",
-                stacklevel=3,
+                f"{self._parent_name()} (pass demonstrations=... or call set_demonstrations(...) to interleave)"
             )
+            given = getattr(self, "inril_arguments_given", [])  # absent from models saved before it existed
+            if given:
+                warnings.warn(f"{message}; IN-RIL arguments given: {', '.join(given)}", stacklevel=3)
+            elif self.verbose >= 1:
+                print(message)
             self._warned_no_demonstrations = True
         if self.pretrain_kwargs is not None and not self._pretrain_done:
             # Before the parent's set-up: its env reset would already move VecNormalize statistics.
@@ -695,6 +704,12 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
 # What ``pretrain_kwargs`` (and an rl-zoo YAML) may hold: pretrain's own arguments.
 PRETRAIN_ARGUMENTS = set(inspect.signature(InRILMixin.pretrain).parameters) - {"self"}
+
+
+def _is_default(name: str, value: Any) -> bool:
+    """Whether ``value`` is the default of the IN-RIL argument ``name`` (same type and value)."""
+    default = inspect.signature(InRILMixin.__init__).parameters[name].default
+    return value is default or (type(value) is type(default) and value == default)
 
 
 def _adaptive_interval(il_interval: Any) -> AdaptiveInterval | None:
