@@ -706,9 +706,13 @@ class InRILMixin(DemonstrationAttachmentMixin):
 PRETRAIN_ARGUMENTS = set(inspect.signature(InRILMixin.pretrain).parameters) - {"self"}
 
 
+#: The defaults of the constructor's arguments, read once.
+_INIT_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(InRILMixin.__init__).parameters.items()}
+
+
 def _is_default(name: str, value: Any) -> bool:
     """Whether ``value`` is the default of the IN-RIL argument ``name`` (same type and value)."""
-    default = inspect.signature(InRILMixin.__init__).parameters[name].default
+    default = _INIT_DEFAULTS[name]
     return value is default or (type(value) is type(default) and value == default)
 
 
