@@ -638,7 +638,10 @@ def load_demonstrations(
         than memory. The file must stay in place while the model trains
     :param cache_bytes: robomimic only, with ``lazy=True``: the cache's bound in bytes (default 512 MiB)
     :return: the demonstrations
-    :raises ValueError, TypeError, FileNotFoundError, PermissionError: naming the source and the field
+    :raises ValueError: a malformed source or argument (the message names the source and the field)
+    :raises TypeError: an argument or a source of the wrong type
+    :raises FileNotFoundError: a path that does not exist
+    :raises PermissionError: a file that can not be read
     """
     if format is not None and format not in FORMATS:
         raise ValueError(f"format: expected one of {FORMATS}, found {format!r}")
