@@ -22,6 +22,14 @@ its final score (mean over seeds) is at or above the baseline's (``--baseline``,
 ``recipe`` stands for on the tasks of that algorithm (each folder's ``summary.json`` says its algorithm);
 ``NAME=ALGO:METHOD`` items make other virtual methods (``bc_reg+=ppo:bc_reg_logstd-2``).
 
+``--reference FILE`` (``scripts/reference_returns.py``'s JSON: per env, a random policy's and the
+expert's return) normalises instead by fixed references that do not depend on the runs: a
+return-metric task as ``(return - random) / (expert - random)`` (D4RL's normalisation), a
+success-rate task as the rate itself. The default scale (best final minus BC start) can be smaller
+than the standard error of one evaluation on a task where no method moves far from the BC start,
+and then magnifies that task's noise; the reference scale does not. The probability of improvement
+compares runs within a task, so it is the same under either normalisation; the IQM and mean are not.
+
 A task may pool sweeps of one setting run on other seeds, ``[NAME=]FOLDER+FOLDER``: e.g. the seeds
 on which a recipe was chosen and fresh seeds that confirm it (the folders must agree on every setting
 and hold disjoint seeds; the methods that not every folder ran are left out of that task).
@@ -165,7 +173,14 @@ def read_task(folder: str) -> dict[str, Any]:
     if not curves:
         raise ValueError(f"{folder}/results.csv: expected evaluation rows, found none")
     algo = summary.get("config", {}).get("algo")
-    return {"name": os.path.basename(os.path.normpath(folder)), "metric": metric, "algo": algo, "curves": curves}
+    env = summary.get("config", {}).get("env")
+    return {
+        "name": os.path.basename(os.path.normpath(folder)),
+        "metric": metric,
+        "algo": algo,
+        "env": env,
+        "curves": curves,
+    }
 
 
 #: The settings of a compare.py sweep that must agree for folders to pool into one task: all but the
@@ -227,6 +242,7 @@ def read_pooled_task(spec: str, ignore: Sequence[str] = ()) -> dict[str, Any]:
         "name": name or "+".join(task["name"] for task in tasks),
         "metric": tasks[0]["metric"],
         "algo": tasks[0]["algo"],
+        "env": tasks[0].get("env"),
         "curves": curves,
         "folders": folders,
         "dropped_methods": sorted(set().union(*(task["curves"] for task in tasks)) - shared),
@@ -309,13 +325,17 @@ def bar_of_the_recipe(
     return result
 
 
-def normalised_scores(task: dict[str, Any]) -> dict[str, Any]:
+def normalised_scores(task: dict[str, Any], reference: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
     """
     A task's final and lowest scores per method and seed, normalised: 0 at the BC start (mean step-0
-    score of all its runs), 1 at the best method's mean final score.
+    score of all its runs), 1 at the best method's mean final score; or, with ``reference``, 0 at a
+    random policy's return and 1 at the expert's (return-metric tasks), the success rate as it is
+    (success-rate tasks).
 
     :param task: from :func:`read_task`
-    :return: ``{"start", "best", "best_method", "final": {method: array}, "lowest": {method: array}}``
+    :param reference: env id -> ``{"random": return, "expert": return}`` (``scripts/reference_returns.py``)
+    :return: ``{"start", "best", "best_method", "zero", "scale", "final": {method: array},
+        "lowest": {method: array}}`` (a score is ``(value - zero) / scale``)
     """
     curves = task["curves"]
     start = float(np.mean([sorted(curve)[0][1] for seeds in curves.values() for curve in seeds.values()]))
@@ -323,18 +343,33 @@ def normalised_scores(task: dict[str, Any]) -> dict[str, Any]:
     lowests = {m: np.array([min(s for _, s in c) for _, c in sorted(seeds.items())]) for m, seeds in curves.items()}
     best_method = max(finals, key=lambda m: finals[m].mean())
     best = float(finals[best_method].mean())
-    scale = best - start
-    if scale <= 0:
-        raise ValueError(
-            f"{task['name']}: no method's mean final score ({best:.4g}, {best_method}) is above the BC start "
-            f"({start:.4g}): the normalisation (0 = BC start, 1 = best final) is undefined"
-        )
+    if reference is not None:
+        if task["metric"] == "success":
+            zero, scale = 0.0, 1.0
+        else:
+            env = task.get("env")
+            if env not in reference:
+                raise ValueError(
+                    f"{task['name']}: --reference expected returns for its env {env!r}, found entries for {sorted(reference)}"
+                )
+            zero, scale = float(reference[env]["random"]), float(reference[env]["expert"] - reference[env]["random"])
+            if scale <= 0:
+                raise ValueError(f"{task['name']}: --reference: expected the expert's return above the random one for {env}")
+    else:
+        zero, scale = start, best - start
+        if scale <= 0:
+            raise ValueError(
+                f"{task['name']}: no method's mean final score ({best:.4g}, {best_method}) is above the BC start "
+                f"({start:.4g}): the normalisation (0 = BC start, 1 = best final) is undefined"
+            )
     return {
         "start": start,
         "best": best,
         "best_method": best_method,
-        "final": {m: (v - start) / scale for m, v in finals.items()},
-        "lowest": {m: (v - start) / scale for m, v in lowests.items()},
+        "zero": zero,
+        "scale": scale,
+        "final": {m: (v - zero) / scale for m, v in finals.items()},
+        "lowest": {m: (v - zero) / scale for m, v in lowests.items()},
     }
 
 
@@ -347,6 +382,7 @@ def aggregate(
     baseline: str = "rl",
     hold: float = 0.95,
     pool_ignore: Sequence[str] = (),
+    reference: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     """
     The aggregate metrics of every method over the tasks it ran (see the module's docstring).
@@ -360,6 +396,8 @@ def aggregate(
     :param baseline: of the recipe's bar (see :func:`bar_of_the_recipe`)
     :param hold: of the recipe's bar
     :param pool_ignore: settings pooled folders may differ in (see :func:`read_pooled_task`)
+    :param reference: env id -> ``{"random", "expert"}`` returns: normalise by them instead of by the
+        BC start and the best final (see :func:`normalised_scores`)
     :return: per-task normalisations, per-method IQM and mean (final and lowest), pairwise
         probabilities of improvement, and per task and method the recipe's bar
     """
@@ -372,16 +410,19 @@ def aggregate(
     for task in tasks:
         for name, recipe in (recipes or {}).items():
             add_recipe(task, recipe, name)
-    normalised = {task["name"]: normalised_scores(task) for task in tasks}
+    normalised = {task["name"]: normalised_scores(task, reference) for task in tasks}
     methods = sorted({m for scores in normalised.values() for m in scores["final"]})
     methods = [m for m in methods if sum(m in scores["final"] for scores in normalised.values()) >= min_tasks]
     result: dict[str, Any] = {
+        "normalisation": "reference" if reference is not None else "bc_start_best_final",
         "tasks": {
             name: {
                 "metric": task["metric"],
                 "bc_start": scores["start"],
                 "best_final": scores["best"],
                 "best_method": scores["best_method"],
+                "zero": scores["zero"],
+                "scale": scores["scale"],
                 "folders": task["folders"],
                 "seeds": sorted({seed_ for seeds in task["curves"].values() for seed_ in seeds}),
                 "dropped_methods": task["dropped_methods"],
@@ -492,12 +533,14 @@ def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
             met += int(row["holds"] and row["not_below_baseline"] is not False)
             met_or_tie += int(row["holds"] and (row["not_below_baseline"] is not False or tie))
         lines.append(f"| {m} | {met}/{ran} | {met_or_tie}/{ran} | {' | '.join(cells)} |")
+    reference = result.get("normalisation") == "reference"
+    scale_text = (
+        "(return tasks: 0 = a random policy's return, 1 = the expert's; success tasks: the success rate)"
+        if reference
+        else "(0 = BC start, 1 = best mean final score)"
+    )
     with open(os.path.join(out, "aggregate.md"), "w") as file:
-        file.write(
-            "\n".join(lines)
-            + "\n\nScores normalised per task (0 = BC start, 1 = best mean final score); 95% stratified bootstrap "
-            "intervals.\n"
-        )
+        file.write("\n".join(lines) + f"\n\nScores normalised per task {scale_text}; 95% stratified bootstrap intervals.\n")
     print("\n".join(lines))
 
     methods = list(result["methods"])
@@ -511,7 +554,11 @@ def write_outputs(result: dict[str, Any], out: str, method: str | None) -> None:
         ax.axvline(0.0, color="grey", linestyle=":", linewidth=1)
         ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
         ax.set_yticks(range(len(methods)), methods)
-        ax.set_xlabel("normalised score (0 = BC start, 1 = best final)")
+        ax.set_xlabel(
+            "normalised score (0 = random, 1 = expert; success rate)"
+            if reference
+            else "normalised score (0 = BC start, 1 = best final)"
+        )
         ax.set_title(title)
         ax.grid(alpha=0.3, axis="x")
     if method is not None:
@@ -560,6 +607,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metavar="SETTING",
         help="settings of compare.py's summary.json that pooled folders may differ in (a difference of form you checked)",
     )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        metavar="FILE",
+        help="scripts/reference_returns.py's JSON: normalise return tasks as (return - random) / (expert - random) and "
+        "success tasks as the rate itself, instead of 0 = BC start, 1 = best final",
+    )
     parser.add_argument("--out", default="aggregate", help="folder for aggregate.json, aggregate.md, aggregate.png")
     args = parser.parse_args(argv)
     recipes: dict[str, dict[str, str]] = {}
@@ -574,8 +628,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         recipe[algo] = method
     if not 0 < args.hold <= 1:
         parser.error(f"--hold: expected a fraction of the BC start in (0, 1], found {args.hold}")
+    reference = None
+    if args.reference is not None:
+        with open(args.reference) as file:
+            reference = json.load(file)["envs"]
     result = aggregate(
-        args.folders, args.n_resamples, args.seed, args.min_tasks, recipes, args.baseline, args.hold, args.pool_ignore
+        args.folders,
+        args.n_resamples,
+        args.seed,
+        args.min_tasks,
+        recipes,
+        args.baseline,
+        args.hold,
+        args.pool_ignore,
+        reference,
     )
     if args.method is not None and args.method not in result["methods"]:
         parser.error(f"--method: expected one of {sorted(result['methods'])}, found {args.method!r}")
