@@ -1,0 +1,564 @@
+"""Every table of numbers in README.md and docs/, rendered from the committed results under ``results/``.
+
+A page marks a generated table with a pair of comments; everything between them is this script's::
+
+    <!-- table: study results/hopper_ppo_medium_recipe -->
+    ...
+    <!-- /table -->
+
+``python scripts/docs_tables.py`` rewrites every marked table (and the figures the results page
+shows); ``python scripts/docs_tables.py --check`` rewrites nothing and fails, naming the page and
+the table, when a page differs from what the committed results give (``tests/test_docs_tables.py``).
+
+Tables (``NAME ARGUMENTS``; ``key=value`` options):
+
+- ``study FOLDER [methods=a,b] [baseline=rl]``: one ``compare.py`` folder, per method: seeds, final
+  score, mean over the evaluations after the start, lowest evaluation minus the BC start (each a
+  mean over seeds with its 95% bootstrap interval, from ``summary.json``) and the final minus the
+  baseline's, paired by seed (``scripts/aggregate.py``'s bar).
+- ``per_seed FOLDER methods=a,b``: every evaluation of every seed.
+- ``aggregate FOLDER method=M``: IQM of the final and lowest scores and P(M > setting).
+- ``bar FOLDER``: the recipe's bar, task by task.
+- ``seed_halves``: final means on the seeds that chose the settings and on the fresh ones.
+- ``settings``: which setting for which kind of task (the results page's opening table).
+- ``noise``: the standard error of one evaluation against each normalisation's scale.
+- ``normalisations``: the aggregate under both normalisations.
+- ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
+- ``readme``: the README's numbers.
+"""
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+from aggregate import bar_of_the_recipe, read_pooled_task, read_task  # noqa: E402
+
+MARKER = re.compile(r"(<!-- table: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL)
+SIX_TASKS = "results/aggregate_six_tasks"
+SIX_TASKS_REFERENCE = "results/aggregate_six_tasks_reference"
+REFERENCE = "results/reference_returns/reference_returns.json"
+TASK_LABELS = {
+    "hopper_medium": "Hopper medium",
+    "hopper_expert": "Hopper expert",
+    "halfcheetah_medium": "HalfCheetah medium",
+    "lift": "Lift (success)",
+    "pendulum_sac": "Pendulum SAC",
+    "pickplacecan": "PickPlaceCan (success)",
+}
+SETTING_LABELS = {
+    "bc": "bc (no fine-tuning)",
+    "rl": "rl (plain fine-tuning)",
+    "bc_reg_recipe": "BC-reg recipe",
+    "inril_recipe": "IN-RIL recipe",
+    "lever_only": "the lever alone",
+}
+#: Figures the docs show, copied from where the results put them.
+FIGURES = {
+    "results/quickstart/returns.png": "docs/img/quickstart_returns.png",
+}
+
+
+def path(relative: str) -> str:
+    return os.path.join(ROOT, relative)
+
+
+def load_json(relative: str) -> Any:
+    with open(path(relative)) as file:
+        return json.load(file)
+
+
+def decimals(metric: str) -> int:
+    return 2 if metric == "success" else 1
+
+
+def number(value: float, digits: int, sign: bool = False) -> str:
+    if abs(value) < 0.5 * 10**-digits:
+        value = 0.0  # no "-0.00"
+    plus = "+" if sign else ""
+    if digits <= 1 and abs(value) >= 1000:
+        return f"{value:{plus},.0f}"
+    return f"{value:{plus}.{digits}f}"
+
+
+def interval(stat: Any, digits: int, sign: bool = False) -> str:
+    mean, low, high = stat
+    if digits == 1 and max(abs(mean), abs(low), abs(high)) >= 1000:
+        digits = 0  # one precision within an interval
+    return f"{number(mean, digits, sign)} [{number(low, digits, sign)}, {number(high, digits, sign)}]"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def options(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    positional = [a for a in args if "=" not in a]
+    named = dict(a.split("=", 1) for a in args if "=" in a)
+    return positional, named
+
+
+def paired(folder: str, baseline: str = "rl") -> dict[str, dict[str, Any]]:
+    return bar_of_the_recipe(read_task(path(folder)), baseline=baseline)
+
+
+def verdict(row: dict[str, Any]) -> str:
+    """Whether a paired difference from the baseline is resolved by its 95% interval."""
+    difference = row["final_minus_baseline"]
+    if difference is None:
+        return ""
+    if difference[1] > 0:
+        return "above"
+    if difference[2] < 0:
+        return "below"
+    return "not resolved"
+
+
+# -- tables ---------------------------------------------------------------------------------------
+
+
+def render_study(args: list[str]) -> str:
+    (folder,), named = options(args)
+    summary = load_json(f"{folder}/summary.json")
+    metric = summary.get("metric", "return")
+    digits = decimals(metric)
+    methods = named["methods"].split(",") if "methods" in named else list(summary["methods"])
+    baseline = named.get("baseline", "rl")
+    bar = paired(folder, baseline) if baseline in summary["methods"] else {}
+    unit = "success rate" if metric == "success" else "return"
+    header = ["method", "seeds", f"final {unit}", "mean over the evaluations after the start", "lowest minus BC start"]
+    if bar:
+        header.append(f"final minus {baseline}'s, paired by seed")
+    rows = []
+    for method in methods:
+        row = summary["methods"][method]
+        cells = [
+            f"`{method}`",
+            str(row["n_seeds"]),
+            interval(row["final"], digits),
+            interval(row["mean_during_fine_tuning"], digits),
+            interval(row["collapse"], digits, sign=True),
+        ]
+        if bar:
+            cells.append("-" if method == baseline else interval(bar[method]["final_minus_baseline"], digits, sign=True))
+        rows.append(cells)
+    return table(header, rows)
+
+
+def curves(folder: str) -> tuple[str, dict[str, dict[int, list[tuple[int, float]]]]]:
+    task = read_task(path(folder))
+    return task["metric"], task["curves"]
+
+
+def render_per_seed(args: list[str]) -> str:
+    (folder,), named = options(args)
+    metric, runs = curves(folder)
+    methods = named["methods"].split(",")
+    seeds = sorted(runs[methods[0]])
+    steps = [step for step, _ in sorted(runs[methods[0]][seeds[0]])]
+    digits = decimals(metric)
+    rows = []
+    for method in methods:
+        rows.append([f"`{method}`"] + [" ".join(number(v, digits) for _, v in sorted(runs[method][s])) for s in seeds])
+    header = ["method"] + [f"seed {s}" for s in seeds]
+    note = f"Evaluations at {', '.join(f'{s:,}' for s in steps)} steps (the first is the BC start).\n\n"
+    return note + table(header, rows)
+
+
+def render_aggregate(args: list[str]) -> str:
+    (folder,), named = options(args)
+    result = load_json(f"{folder}/aggregate.json")
+    method = named["method"]
+    rows = []
+    for name, row in result["methods"].items():
+        p = result["probability_of_improvement"].get(f"{method} > {name}")
+        rows.append(
+            [
+                SETTING_LABELS.get(name, f"`{name}`"),
+                str(len(row["tasks"])),
+                str(row["runs"]),
+                interval(row["final_iqm"], 2),
+                interval(row["lowest_iqm"], 2),
+                "-" if p is None else interval(p["final"], 2),
+            ]
+        )
+    label = SETTING_LABELS.get(method, method)
+    return table(["setting", "tasks", "runs", "final: IQM", "lowest: IQM", f"P({label} > setting), final"], rows)
+
+
+def bar_cell(row: dict[str, Any], metric: str, baseline: bool) -> str:
+    drop = 100 * (row["lowest"] - row["bc_start"]) / abs(row["bc_start"])
+    hold = "yes" if row["holds"] else "no"
+    difference = row["final_minus_baseline"]
+    if difference is None or baseline:
+        return f"{drop:+.0f}% ({hold})"
+    digits = decimals(metric)
+    v = "yes" if difference[0] >= 0 else ("tie" if difference[2] >= 0 else "no")
+    return f"{drop:+.0f}% ({hold}); {interval(difference, digits, sign=True)} ({v})"
+
+
+def render_bar(args: list[str]) -> str:
+    (folder,), _ = options(args)
+    result = load_json(f"{folder}/aggregate.json")
+    tasks = list(result["bar"]["tasks"])
+    header = ["setting", "meets the bar on (counting ties)"] + [TASK_LABELS.get(t, t) for t in tasks]
+    rows = []
+    for method in result["methods"]:
+        met = met_or_tie = 0
+        cells = []
+        for name in tasks:
+            row = result["bar"]["tasks"][name][method]
+            metric = result["tasks"][name]["metric"]
+            cells.append(bar_cell(row, metric, method == result["bar"]["baseline"]))
+            not_below = row["not_below_baseline"] is not False
+            tie = row["final_minus_baseline"] is not None and not not_below and row["final_minus_baseline"][2] >= 0
+            met += int(row["holds"] and not_below)
+            met_or_tie += int(row["holds"] and (not_below or tie))
+        rows.append([SETTING_LABELS.get(method, method), f"{met}/{len(tasks)} ({met_or_tie}/{len(tasks)})"] + cells)
+    return table(header, rows)
+
+
+def seed_half_means(folder: str, methods: list[str]) -> list[float]:
+    summary = load_json(f"{folder}/summary.json")
+    return [summary["methods"][m]["final"][0] for m in methods]
+
+
+def render_seed_halves(args: list[str]) -> str:
+    result = load_json(f"{SIX_TASKS}/aggregate.json")
+    recipes = result["bar"]["recipes"]
+    rows = []
+    for name, task in result["tasks"].items():
+        if len(task["folders"]) < 2:
+            continue
+        algo = load_json(f"{task['folders'][0]}/summary.json")["config"]["algo"]
+        methods = ["bc", "rl", recipes["lever_only"][algo], recipes["bc_reg_recipe"][algo], recipes["inril_recipe"][algo]]
+        digits = 2 if task["metric"] == "success" else 0
+        for folder in task["folders"]:
+            summary = load_json(f"{folder}/summary.json")
+            seeds = summary["config"]["seeds"]
+            cells = [f"{summary['methods'][m]['final'][0]:,.{digits}f}" for m in methods]
+            rows.append([TASK_LABELS[name], f"{min(seeds)}-{max(seeds)}"] + cells)
+    return table(["task", "seeds", "BC start", "plain (`rl`)", "lever alone", "BC-reg recipe", "IN-RIL recipe"], rows)
+
+
+def task_noise(name: str, task: dict[str, Any]) -> dict[str, float]:
+    """The standard error of one evaluation (median over every evaluation of the task's pooled runs:
+    the episodes' standard deviation over the root of their number; a success rate's binomial
+    error), the spread of the BC start over seeds, and the standard error of a mean final over seeds."""
+    errors, starts = [], {}
+    for folder in task["folders"]:
+        episodes = load_json(f"{folder}/summary.json")["config"]["eval_episodes"]
+        with open(path(f"{folder}/results.csv")) as file:
+            for row in csv.DictReader(file):
+                if task["metric"] == "success":
+                    p = float(row["eval_success_rate"])
+                    errors.append(math.sqrt(p * (1 - p) / episodes))
+                else:
+                    errors.append(float(row["eval_return_std"]) / math.sqrt(episodes))
+                if int(row["timesteps"]) == 0 and row["method"] == "bc":
+                    starts[int(row["seed"])] = float(
+                        row["eval_success_rate"] if task["metric"] == "success" else row["eval_return_mean"]
+                    )
+    pooled = read_pooled_task(
+        "+".join(path(f) for f in task["folders"]) if len(task["folders"]) > 1 else path(task["folders"][0]),
+        ["pretrain_log_std"],
+    )
+    best = [sorted(c)[-1][1] for c in pooled["curves"][task["best_method"]].values()]
+    return {
+        "one_evaluation": float(np.median(errors)),
+        "start_spread": float(np.std(list(starts.values()), ddof=1)),
+        "mean_final": float(np.std(best, ddof=1) / math.sqrt(len(best))),
+    }
+
+
+def render_noise(args: list[str]) -> str:
+    plain = load_json(f"{SIX_TASKS}/aggregate.json")
+    reference = load_json(f"{SIX_TASKS_REFERENCE}/aggregate.json")
+    rows = []
+    for name, task in plain["tasks"].items():
+        noise = task_noise(name, task)
+        digits = 2 if task["metric"] == "success" else 0
+        scale = task["best_final"] - task["bc_start"]
+        ref_scale = reference["tasks"][name]["scale"]
+        rows.append(
+            [
+                TASK_LABELS[name],
+                f"{noise['one_evaluation']:,.{digits + 1}f}",
+                f"{noise['start_spread']:,.{digits}f}",
+                f"{noise['mean_final']:,.{digits}f}",
+                f"{scale:,.{digits}f} ({scale / noise['one_evaluation']:.1f}x; {scale / noise['mean_final']:.1f}x)",
+                f"{ref_scale:,.{digits}f} ({ref_scale / noise['one_evaluation']:.0f}x; {ref_scale / noise['mean_final']:.0f}x)",
+            ]
+        )
+    header = [
+        "task",
+        "standard error of one evaluation",
+        "BC start, spread over seeds (sd)",
+        "standard error of the best setting's mean final",
+        "scale: best final - BC start (in SE of one evaluation; of the mean final)",
+        "scale: expert - random / success 1 (same)",
+    ]
+    return table(header, rows)
+
+
+def render_normalisations(args: list[str]) -> str:
+    plain = load_json(f"{SIX_TASKS}/aggregate.json")
+    reference = load_json(f"{SIX_TASKS_REFERENCE}/aggregate.json")
+
+    def order(result: dict[str, Any]) -> dict[str, int]:
+        ranked = sorted(result["methods"], key=lambda m: -result["methods"][m]["final_iqm"][0])
+        return {m: i + 1 for i, m in enumerate(ranked)}
+
+    plain_rank, ref_rank = order(plain), order(reference)
+    rows = []
+    for method in sorted(plain["methods"], key=lambda m: plain_rank[m]):
+        p = plain["probability_of_improvement"].get(f"inril_recipe > {method}")
+        rows.append(
+            [
+                SETTING_LABELS.get(method, method),
+                f"{interval(plain['methods'][method]['final_iqm'], 2)} ({plain_rank[method]})",
+                f"{interval(reference['methods'][method]['final_iqm'], 2)} ({ref_rank[method]})",
+                f"{interval(reference['methods'][method]['lowest_iqm'], 2)}",
+                "-" if p is None else interval(p["final"], 2),
+            ]
+        )
+    header = [
+        "setting",
+        "final IQM, 0 = BC start, 1 = best final (rank)",
+        "final IQM, 0 = random, 1 = expert; success rate (rank)",
+        "lowest IQM, same reference scale",
+        "P(IN-RIL recipe > setting), either scale",
+    ]
+    return table(header, rows)
+
+
+#: The opening table: per kind of task, the setting to start from and what it measured.
+SETTINGS_ROWS = [
+    # kind, task label, source ("six:TASK" or a folder), use (method), IN-RIL (method), setting text
+    ("PPO, locomotion, good demonstrations", "Hopper expert, 10 seeds, 60k steps", "six:hopper_expert"),
+    ("PPO, locomotion, mediocre demonstrations", "Hopper medium, 10 seeds, 30k steps", "six:hopper_medium"),
+    ("", "Hopper medium, 5 seeds, 100k steps", "results/hopper_ppo_medium_100k"),
+    ("", "HalfCheetah medium, 10 seeds, 30k steps", "six:halfcheetah_medium"),
+    ("PPO, sparse-reward manipulation", "Lift, 10 seeds, 12k steps", "six:lift"),
+    ("", "Lift, 5 seeds, 120k steps", "results/lift_ppo_scripted_120k"),
+    ("", "PickPlaceCan, 5 seeds, 24k steps", "six:pickplacecan"),
+    ("SAC", "Pendulum, 10 seeds, 6k steps", "six:pendulum_sac"),
+]
+
+
+def settings_rows() -> list[tuple[str, str, str, dict[str, Any], dict[str, Any], dict[str, Any], str]]:
+    six = load_json(f"{SIX_TASKS}/aggregate.json")
+    out = []
+    for kind, label, source in SETTINGS_ROWS:
+        if source.startswith("six:"):
+            name = source[4:]
+            bar = six["bar"]["tasks"][name]
+            metric = six["tasks"][name]["metric"]
+            use, inril, plain = bar["bc_reg_recipe"], bar["inril_recipe"], bar["rl"]
+            algo = "sac" if name == "pendulum_sac" else "ppo"
+        else:
+            bar = paired(source)
+            metric = load_json(f"{source}/summary.json")["metric"]
+            use, inril, plain = bar["bc_reg_logstd-2"], bar["inril_m2_logstd-2"], bar["rl"]
+            algo = "ppo"
+        out.append((kind, label, algo, use, inril, plain, metric))
+    return out
+
+
+def render_settings(args: list[str]) -> str:
+    rows = []
+    for kind, label, algo, use, inril, plain, metric in settings_rows():
+        digits = decimals(metric)
+        start = use["bc_start"]
+
+        def dip(row: dict[str, Any], start: float = start) -> str:
+            return f"{100 * (row['lowest'] - start) / abs(start):+.0f}%"
+
+        setting = "BC-reg + `log_std=-2`" if algo == "ppo" else "BC-reg + critic warm-up"
+        rows.append(
+            [
+                kind,
+                label,
+                setting,
+                f"{number(start, digits)} → {number(use['final'], digits)} (plain: {number(plain['final'], digits)})",
+                f"{interval(use['final_minus_baseline'], digits, sign=True)} ({verdict(use)})",
+                f"{interval(inril['final_minus_baseline'], digits, sign=True)} ({verdict(inril)})",
+                f"{dip(use)} / {dip(inril)} / {dip(plain)}",
+            ]
+        )
+    header = [
+        "kind of task",
+        "measured on",
+        "start with",
+        "BC start → its final (plain fine-tuning's)",
+        "its final minus plain fine-tuning's, paired [95% CI]",
+        "IN-RIL recipe instead (`il_interval=2` / SAC `20`), same",
+        "lowest evaluation vs BC start: BC-reg / IN-RIL / plain",
+    ]
+    return table(header, rows)
+
+
+def render_quickstart(args: list[str]) -> str:
+    from sb3_inril.quickstart import print_table
+
+    results = load_json("results/quickstart/results.json")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        print_table(results)
+    return "```\n" + printed.getvalue().strip("\n") + "\n```\n"
+
+
+def render_readme(args: list[str]) -> str:
+    lift = paired("results/lift_ppo_scripted_120k")
+    six = load_json(f"{SIX_TASKS}/aggregate.json")
+    ref = load_json(f"{SIX_TASKS_REFERENCE}/aggregate.json")
+    p = six["probability_of_improvement"]["inril_recipe > bc_reg_recipe"]["final"]
+    hopper = paired("results/hopper_ppo_medium_100k")
+    rows = [
+        [
+            "robomimic Lift, PPO, 120k steps, 5 seeds (success rate)",
+            f"{lift['rl']['bc_start']:.2f} → {lift['rl']['final']:.2f}",
+            f"{lift['bc_reg_logstd-2']['final']:.2f}",
+            f"{lift['inril_m2_logstd-2']['final']:.2f}",
+        ],
+        [
+            "Hopper medium, PPO, 100k steps, 5 seeds (return)",
+            f"{hopper['rl']['bc_start']:.0f} → {hopper['rl']['final']:.0f}",
+            f"{hopper['bc_reg_logstd-2']['final']:.0f} ({interval(hopper['bc_reg_logstd-2']['final_minus_baseline'], 0, True)})",
+            f"{hopper['inril_m2_logstd-2']['final']:.0f} ({interval(hopper['inril_m2_logstd-2']['final_minus_baseline'], 0, True)})",
+        ],
+        [
+            "6 tasks, 10 seeds (PickPlaceCan 5): final IQM, 0 = random, 1 = expert (success rate)",
+            f"{interval(ref['methods']['rl']['final_iqm'], 2)}",
+            f"{interval(ref['methods']['bc_reg_recipe']['final_iqm'], 2)}",
+            f"{interval(ref['methods']['inril_recipe']['final_iqm'], 2)}; P(> BC-reg) {interval(p, 2)}",
+        ],
+    ]
+    return table(["measured", "plain fine-tuning", "BC-reg (`log_std=-2`)", "IN-RIL (`il_interval=2`, `log_std=-2`)"], rows)
+
+
+RENDERERS: dict[str, Callable[[list[str]], str]] = {
+    "study": render_study,
+    "per_seed": render_per_seed,
+    "aggregate": render_aggregate,
+    "bar": render_bar,
+    "seed_halves": render_seed_halves,
+    "settings": render_settings,
+    "noise": render_noise,
+    "normalisations": render_normalisations,
+    "quickstart": render_quickstart,
+    "readme": render_readme,
+}
+
+
+# -- the figure -----------------------------------------------------------------------------------
+
+
+def effect_figure(out: str) -> None:
+    """Per task, the BC-reg and IN-RIL recipes' final minus plain fine-tuning's (paired, 95% CI), in
+    reference units (return tasks: of expert - random; success tasks: success rate)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reference = load_json(REFERENCE)["envs"]
+    rows = settings_rows()
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.5))
+    for index, (_, label, _, use, inril, _, metric) in enumerate(rows):
+        if metric == "success":
+            scale = 1.0
+        else:
+            env = "Pendulum-v1" if "Pendulum" in label else ("HalfCheetah-v5" if "HalfCheetah" in label else "Hopper-v5")
+            scale = reference[env]["expert"] - reference[env]["random"]
+        for offset, row, colour, name in (
+            (-0.15, use, "tab:green", "BC-reg recipe"),
+            (0.15, inril, "tab:blue", "IN-RIL recipe"),
+        ):
+            mean, low, high = (v / scale for v in row["final_minus_baseline"])
+            ax.plot([low, high], [index + offset] * 2, color=colour, linewidth=5, alpha=0.45, solid_capstyle="butt")
+            ax.plot([mean], [index + offset], "|", color="black", markersize=11, label=name if index == 0 else None)
+    ax.axvline(0.0, color="grey", linestyle=":", linewidth=1)
+    ax.set_yticks(range(len(rows)), [label for _, label, *_ in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("final minus plain fine-tuning's, paired by seed (return: fraction of expert - random; success rate)")
+    ax.set_title("Green: BC-reg recipe, blue: IN-RIL recipe (95% bootstrap intervals)")
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+def pages() -> list[str]:
+    found = [path("README.md")]
+    for folder, _, files in os.walk(path("docs")):
+        found += [os.path.join(folder, f) for f in sorted(files) if f.endswith(".md")]
+    return sorted(found)
+
+
+def render_page(text: str) -> tuple[str, list[str]]:
+    names = []
+
+    def replace(match: re.Match[str]) -> str:
+        spec = match.group("spec").split()
+        if not spec or spec[0] not in RENDERERS:
+            raise ValueError(f"table: expected one of {sorted(RENDERERS)}, found {match.group('spec')!r}")
+        names.append(match.group("spec"))
+        return match.group(1) + RENDERERS[spec[0]](spec[1:]) + match.group(4)
+
+    return MARKER.sub(replace, text), names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="change nothing; fail if a page's tables are stale")
+    args = parser.parse_args(argv)
+    stale = []
+    for page in pages():
+        with open(page) as file:
+            text = file.read()
+        new, names = render_page(text)
+        if new != text:
+            if args.check:
+                old_bodies = [m.group("body") for m in MARKER.finditer(text)]
+                new_bodies = [m.group("body") for m in MARKER.finditer(new)]
+                stale += [
+                    f"{os.path.relpath(page, ROOT)}: table '{name}'"
+                    for name, a, b in zip(names, old_bodies, new_bodies)
+                    if a != b
+                ]
+            else:
+                with open(page, "w") as file:
+                    file.write(new)
+                print(f"{os.path.relpath(page, ROOT)}: {len(names)} table(s) rewritten")
+    if not args.check:
+        for source, target in FIGURES.items():
+            if os.path.exists(path(source)):
+                shutil.copyfile(path(source), path(target))
+        effect_figure(path("docs/img/results_effects.png"))
+    if stale:
+        print("Stale tables (run python scripts/docs_tables.py):\n  " + "\n  ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
