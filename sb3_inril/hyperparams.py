@@ -11,6 +11,8 @@ from typing import Any
 import torch as th
 import yaml
 
+from sb3_inril.common.inril import INRIL_ARGUMENTS
+
 # Keys rl_zoo3 consumes itself (not constructor arguments).
 ZOO_KEYS = frozenset(
     {
@@ -26,29 +28,8 @@ ZOO_KEYS = frozenset(
         "callback",
     }
 )
-# Keys that configure IN-RIL itself (the rest configure the base algorithm).
-INRIL_KEYS = frozenset(
-    {
-        "demonstrations",
-        "pretrain_kwargs",
-        "il_interval",
-        "il_steps",
-        "il_batch_size",
-        "il_learning_rate",
-        "il_loss",
-        "il_interval_unit",
-        "il_max_grad_norm",
-        "il_share_optimizer",
-        "demo_val_fraction",
-        "critic_warmup_steps",
-        "critic_warmup_unit",
-        "critic_warmup_learning_rate",
-        "il_squash_margin",
-        "gradient_separation",
-        "surgery_kwargs",
-        "il_trains_shared_features",
-    }
-)
+# Keys that configure IN-RIL itself (the rest configure the base algorithm): the constructor's own.
+INRIL_KEYS = frozenset({"demonstrations", *INRIL_ARGUMENTS})
 
 
 def hyperparams_dir() -> str:

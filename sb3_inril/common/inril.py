@@ -31,8 +31,7 @@ from sb3_inril.common.attachment import DemonstrationAttachmentMixin
 from sb3_inril.common.behaviour_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
 from sb3_inril.common.demo_buffer import DemonstrationBatch, TensorObservations
 from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
-from sb3_inril.common.diffusion.policies import DiffusionActorCriticPolicy
-from sb3_inril.common.residual import ResidualPolicyMixin
+from sb3_inril.common.policy_protocol import GENERIC_IL_LOSSES, il_losses_of, policy_hook, separates_il_and_rl
 from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 from sb3_inril.common.validation import (
@@ -63,7 +62,11 @@ class InRILMixin(DemonstrationAttachmentMixin):
     :meth:`il_deterministic_actions`, :attr:`interleaving` (the schedule's public state) and
     :meth:`il_step`. An algorithm family implements ``rl_actor_optimizer``, ``_actor_parameters``,
     ``_actor_distribution``, ``_actor_deterministic_actions`` and, when it has them,
-    ``_rl_actor_parameters``, ``_frozen_during_warmup`` and ``_features_extractor_shared_with_critic``.
+    ``_rl_actor_parameters``, ``_frozen_during_warmup`` and ``_features_extractor_shared_with_critic``:
+    its reading of SB3's layout. The policy has the last word: what it says through the imitation
+    protocol (:class:`sb3_inril.common.policy_protocol.ImitationPolicy`: which parameters IL trains,
+    the distribution or loss it is imitated by, ...) overrides the family's reading, so that a new
+    kind of policy needs no change here.
 
     :param demonstrations: expert demonstrations: what :func:`sb3_inril.load_demonstrations`
         returns, a path it reads (``.npz``, robomimic ``.hdf5``, imitation dataset directory or
@@ -163,6 +166,9 @@ class InRILMixin(DemonstrationAttachmentMixin):
         _init_setup_model: bool = True,
         **kwargs: Any,
     ) -> None:
+        # The IN-RIL arguments by name, read off the signature (INRIL_ARGUMENTS): their one list.
+        given = locals()
+        arguments = {name: given[name] for name in INRIL_ARGUMENTS}
         check_choice("gradient_separation", gradient_separation, SEPARATIONS)
         if gradient_separation == "residual":
             policy = self._residual_policy(policy)
@@ -176,26 +182,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         loss_kind: str = self.default_il_loss if il_loss is None else il_loss
         if il_loss is None:
             loss_kind = getattr(policy_class, "default_il_loss", loss_kind)
-        arguments = dict(
-            il_interval=il_interval,
-            il_steps=il_steps,
-            il_batch_size=il_batch_size,
-            il_learning_rate=il_learning_rate,
-            il_loss=il_loss,
-            il_interval_unit=il_interval_unit,
-            il_max_grad_norm=il_max_grad_norm,
-            il_share_optimizer=il_share_optimizer,
-            demo_val_fraction=demo_val_fraction,
-            critic_warmup_steps=critic_warmup_steps,
-            critic_warmup_unit=critic_warmup_unit,
-            critic_warmup_learning_rate=critic_warmup_learning_rate,
-            il_squash_margin=il_squash_margin,
-            gradient_separation=gradient_separation,
-            surgery_kwargs=surgery_kwargs,
-            il_trains_shared_features=il_trains_shared_features,
-            pretrain_kwargs=pretrain_kwargs,
-        )
-        _check_arguments(**{**arguments, "il_loss": loss_kind})
+        _check_arguments({**arguments, "il_loss": loss_kind}, policy_losses=il_losses_of(policy_class))
         # Without demonstrations a model built with none of these arguments is its parent exactly, down
         # to its warnings (code and tests written for PPO/SAC count them); one built with them asked
         # for imitation and is warned when learn() starts that none happens.
@@ -233,9 +220,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
         """The residual counterpart of ``policy`` for ``gradient_separation="residual"``."""
         if policy == "MlpPolicy":
             return "ResidualMlpPolicy"
-        if isinstance(policy, str) and issubclass(cls.policy_aliases.get(policy, object), ResidualPolicyMixin):  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
-            return policy
-        if isinstance(policy, type) and issubclass(policy, ResidualPolicyMixin):
+        policy_class = cls.policy_aliases.get(policy) if isinstance(policy, str) else policy  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
+        if separates_il_and_rl(policy_class):
             return policy
         raise ValueError(
             f"gradient_separation: 'residual' needs 'MlpPolicy' or a residual policy (e.g. 'ResidualMlpPolicy'), found {policy!r}"
@@ -243,8 +229,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
     @property
     def is_residual(self) -> bool:
-        """True when the policy separates the networks: IL trains its base, RL its residual."""
-        return isinstance(self.policy, ResidualPolicyMixin)
+        """True when the policy separates the networks (``separates_il_and_rl``): IL trains its base, RL its residual."""
+        return separates_il_and_rl(self.policy)
 
     # ------------------------------------------------------------------------------------------
     # The extension API. An algorithm family implements the ``_actor_*`` methods and
@@ -285,28 +271,36 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def _check_actor(self) -> None:
         """Raise before training when the actor can not take ``il_loss`` (e.g. NLL of a deterministic actor)."""
 
+    def _policy_or_family(self, name: str, family_default: Any) -> Any:
+        """The policy's implementation of protocol method ``name``, else the family's ``family_default``."""
+        hook = policy_hook(self.policy, name)
+        return family_default if hook is None else hook
+
+    def actor_parameters(self) -> list[th.nn.Parameter]:
+        """The actor's parameters, its features extractor included (the policy's ``actor_parameters``, else the family's)."""
+        return self._policy_or_family("actor_parameters", self._actor_parameters)()
+
+    def rl_actor_parameters(self) -> list[th.nn.Parameter]:
+        """The actor's parameters RL updates, held during the critic warm-up (a residual policy: its residual)."""
+        return self._policy_or_family("rl_actor_parameters", self._rl_actor_parameters)()
+
     def il_parameters(self) -> list[th.nn.Parameter]:
         """
-        The parameters IL updates: the actor's (a residual policy's base), less a features extractor
-        shared with the critic when ``il_trains_shared_features`` is False.
+        The parameters IL updates: the policy's ``il_parameters`` (a residual policy's base), else the
+        actor's; less a features extractor shared with the critic when ``il_trains_shared_features`` is False.
         """
-        if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.base_parameters()
+        params = self._policy_or_family("il_parameters", self.actor_parameters)()
         shared = self._features_extractor_shared_with_critic()
         excluded = set() if shared is None or self.il_trains_shared_features else {id(p) for p in shared.parameters()}
-        return [param for param in self._actor_parameters() if id(param) not in excluded]
+        return [param for param in params if id(param) not in excluded]
 
     def il_distribution(self, observations: TensorObservations) -> Distribution:
-        """The action distribution IL scores demonstrations under (a residual policy's base's)."""
-        if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.base_distribution(observations)  # type: ignore[arg-type]  # residual policies take Box observations only
-        return self._actor_distribution(observations)
+        """The action distribution IL scores demonstrations under (``il_loss="nll"``; a residual policy's base's)."""
+        return self._policy_or_family("il_distribution", self._actor_distribution)(observations)
 
     def il_deterministic_actions(self, observations: TensorObservations) -> th.Tensor:
-        """The deterministic action IL compares with demonstrations (``il_loss="mse"``)."""
-        if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.base_actions(observations)  # type: ignore[arg-type]  # residual policies take Box observations only
-        return self._actor_deterministic_actions(observations)
+        """The deterministic action IL compares with demonstrations (``il_loss="mse"``; a residual policy's base's)."""
+        return self._policy_or_family("il_deterministic_actions", self._actor_deterministic_actions)(observations)
 
     def compute_il_loss(self, batch: DemonstrationBatch, loss: Literal["nll", "mse", "denoising"] | None = None) -> th.Tensor:
         """The IL loss of a demonstration batch (``il_loss``'s kind unless ``loss`` is given)."""
@@ -314,13 +308,27 @@ class InRILMixin(DemonstrationAttachmentMixin):
         calculator = self._il_loss_calculator if loss is None else ILLossCalculator(loss)
         return calculator(self, batch)
 
+    def il_policy_loss(
+        self, loss: str, observations: TensorObservations, actions: th.Tensor, generator: th.Generator | None = None
+    ) -> th.Tensor:
+        """
+        A loss of the policy's own (its ``il_loss``, e.g. a diffusion policy's ``"denoising"``) of
+        demonstration actions.
+
+        :param generator: draw the loss's noise from it (held-out evaluations pass a fixed one)
+        """
+        hook = policy_hook(self.policy, "il_loss")
+        if hook is None or loss not in il_losses_of(self.policy):
+            raise ValueError(
+                f"il_loss: {loss!r} is not a loss of {type(self.policy).__name__}, which is imitated by {il_losses_of(self.policy)}"
+            )
+        return hook(loss, observations, actions, generator)
+
     def il_denoising_loss(
         self, observations: TensorObservations, actions: th.Tensor, generator: th.Generator | None = None
     ) -> th.Tensor:
         """The noise-prediction loss of demonstration actions under a diffusion policy (``il_loss="denoising"``)."""
-        if not isinstance(self.policy, DiffusionActorCriticPolicy):
-            raise ValueError(f"il_loss: 'denoising' needs a diffusion policy, found {type(self.policy).__name__}")
-        return self.policy.denoising_loss(observations, actions, generator)
+        return self.il_policy_loss("denoising", observations, actions, generator)
 
     def _deterministic_actor_message(self) -> str:
         return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
@@ -345,11 +353,11 @@ class InRILMixin(DemonstrationAttachmentMixin):
     def _setup_inril(self) -> None:
         if self.il_loss == "mse" and not isinstance(self.action_space, spaces.Box):
             raise ValueError(f"il_loss: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
-        diffusion = isinstance(self.policy, DiffusionActorCriticPolicy)
-        if diffusion != (self.il_loss == "denoising"):
+        losses = il_losses_of(self.policy)
+        if self.il_loss not in losses:
             raise ValueError(
-                f"il_loss: a diffusion policy is imitated by its denoising loss and only it has one; found il_loss={self.il_loss!r} "
-                f"with {type(self.policy).__name__}"
+                f"il_loss: {type(self.policy).__name__} is imitated by one of {losses}, found il_loss={self.il_loss!r}"
+                + ("" if self.il_loss in GENERIC_IL_LOSSES else " (a loss of another kind of policy)")
             )
         self._check_actor()
         if self.is_residual and self.gradient_separation not in (None, "residual"):
@@ -360,7 +368,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
             self.gradient_separation = "residual"
         self.il_batch_size = self.il_batch_size or getattr(self, "batch_size", 64)
         self._adopt_old_counters()
-        self._il_loss_calculator = ILLossCalculator(self.il_loss)  # type: ignore[arg-type]  # il_loss is checked to be one of IL_LOSSES
+        self._il_loss_calculator = ILLossCalculator(self.il_loss)
         # A path given to load(demonstrations=PATH) is recorded like one given to the constructor.
         self.demonstrations = self._recordable(self.demonstrations)
         self._demo_buffer = None
@@ -496,7 +504,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         """Pre-step hook on the RL optimizer of the actor: during the critic warm-up, the actor stays put."""
         if self.interleaving.il_step_running or not self.in_critic_warmup:
             return
-        self._drop_gradients(self._rl_actor_parameters())
+        self._drop_gradients(self.rl_actor_parameters())
         self.interleaving.n_warmup_steps_done += 1
         self.interleaving.rl_step_skipped = True
 
@@ -629,7 +637,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
         IL loss on the held-out demonstrations and drift from the pre-trained policy.
 
         :return: ``{"il_val_loss": ..., "policy_drift": ...}`` (empty without held-out demonstrations),
-            plus ``residual_norm`` (mean norm of ``scale * residual``) for residual policies.
+            plus the policy's own ``il_diagnostics`` (residual policies: ``residual_norm``, the mean
+            norm of ``scale * residual``).
             The drift is the mean L2 distance between the deterministic actions of the current and
             the pre-trained policy (the fraction of differing actions for discrete action spaces).
         """
@@ -647,9 +656,9 @@ class InRILMixin(DemonstrationAttachmentMixin):
             else:
                 drift = (actions != reference).float().mean().item()
             diagnostics = {"il_val_loss": val_loss, "policy_drift": drift}
-            if isinstance(self.policy, ResidualPolicyMixin):
-                residual = self.policy.residual_actions(batch.observations)  # type: ignore[arg-type]  # residual policies take Box observations
-                diagnostics["residual_norm"] = th.linalg.vector_norm(residual, dim=-1).mean().item()
+            policy_diagnostics = policy_hook(self.policy, "il_diagnostics")
+            if policy_diagnostics is not None:
+                diagnostics.update(policy_diagnostics(batch.observations))
         return diagnostics
 
     # ------------------------------------------------------------------------------------------
@@ -664,15 +673,26 @@ class InRILMixin(DemonstrationAttachmentMixin):
         loss: Literal["nll", "mse", "denoising"] | None = None,
         log_std: float | None = None,
         init_vec_normalize: bool = True,
-        progress_bar: bool = False,
+        progress_bar: bool | None = None,
+        max_epochs: int | None = None,
+        patience: int | None = None,
+        min_delta: float | None = None,
     ) -> dict[str, Any]:
         """
         Behaviour cloning of the actor on the demonstrations, before (or between) RL runs.
 
-        The pre-trained policy becomes the reference of ``train/policy_drift``.
+        By default (neither ``n_epochs`` nor ``n_steps``) it trains until the held-out IL loss
+        (``demo_val_fraction`` of the episodes; the training loss, with a warning, when nothing is
+        held out) has not improved by ``min_delta`` for ``patience`` epochs, within ``max_epochs``,
+        and leaves the policy with the weights of its best epoch; a ``UserWarning`` says when the
+        budget ran out while the loss was still improving. A loss that diverges (non-finite, over
+        1,000 times its first value, or a distribution with non-finite parameters) raises
+        :class:`~sb3_inril.common.behaviour_cloning.PretrainDivergedError` (a ``ValueError``) with the
+        policy and VecNormalize statistics put back. The pre-trained policy becomes the reference of
+        ``train/policy_drift``.
 
-        :param n_epochs: passes over the training demonstrations (default 10 when ``n_steps`` is None)
-        :param n_steps: gradient steps instead of epochs
+        :param n_epochs: exactly this many passes over the training demonstrations (no early stopping)
+        :param n_steps: exactly this many gradient steps (no early stopping)
         :param batch_size: minibatch size (default: ``il_batch_size``)
         :param learning_rate: learning rate of the pre-training Adam (its own, fresh optimizer)
         :param loss: ``"nll"``, ``"mse"`` or ``"denoising"`` (default: ``il_loss``)
@@ -680,9 +700,16 @@ class InRILMixin(DemonstrationAttachmentMixin):
             that the first rollouts do not explore so widely that they wreck the cloned behaviour
         :param init_vec_normalize: when the env is wrapped in ``VecNormalize`` whose statistics have
             not seen data yet, initialise them from the demonstration observations first
-        :param progress_bar: show a tqdm progress bar
-        :return: ``n_steps``, ``n_epochs``, ``initial_val_loss``, ``final_train_loss``,
-            ``final_val_loss``, ``loss_history`` (mean training loss per epoch) and ``wall_time_s``
+        :param progress_bar: show a tqdm progress bar (default: when stderr is a terminal)
+        :param max_epochs: early stopping's budget in epochs (default 500)
+        :param patience: early stopping: epochs without a significant improvement before stopping (default 20)
+        :param min_delta: early stopping: the relative improvement that counts (default 1e-3)
+        :return: ``n_steps``, ``n_epochs``, ``stop_reason`` (``"converged"``, ``"max_epochs"``,
+            ``"n_epochs"`` or ``"n_steps"``), ``criterion`` (``"val_loss"`` or ``"train_loss"``),
+            ``best_epoch`` and ``best_val_loss`` (0 and the initial loss when no epoch beat the
+            policy as it was), ``initial_val_loss``, ``final_train_loss``, ``final_val_loss``,
+            ``loss_history`` and ``val_loss_history`` (per epoch) and ``wall_time_s``; the same go
+            to the logger under ``pretrain/``
         """
         stats = pretrain_policy(
             self,
@@ -694,10 +721,13 @@ class InRILMixin(DemonstrationAttachmentMixin):
             log_std=log_std,
             init_vec_normalize=init_vec_normalize,
             progress_bar=progress_bar,
+            max_epochs=max_epochs,
+            patience=patience,
+            min_delta=min_delta,
         )
-        if isinstance(self.policy, DiffusionActorCriticPolicy):
-            # DPPO fine-tunes the last denoising steps and keeps the pre-trained model for the others.
-            self.policy.freeze_pretrained_denoiser()
+        on_pretrain_end = policy_hook(self.policy, "on_pretrain_end")
+        if on_pretrain_end is not None:  # e.g. a diffusion policy freezes the copy of its early denoising steps
+            on_pretrain_end()
         self._pretrain_done = True
         return stats
 
@@ -706,8 +736,16 @@ class InRILMixin(DemonstrationAttachmentMixin):
 PRETRAIN_ARGUMENTS = set(inspect.signature(InRILMixin.pretrain).parameters) - {"self"}
 
 
+_INIT_PARAMETERS = inspect.signature(InRILMixin.__init__).parameters
+#: The names of the IN-RIL constructor arguments (keyword-only; ``demonstrations`` aside), read off
+#: the signature: their one list (the zoo's keys and the "arguments given" warning use it too).
+INRIL_ARGUMENTS: tuple[str, ...] = tuple(
+    name
+    for name, parameter in _INIT_PARAMETERS.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("demonstrations", "_init_setup_model")
+)
 #: The defaults of the constructor's arguments, read once.
-_INIT_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(InRILMixin.__init__).parameters.items()}
+_INIT_DEFAULTS = {name: parameter.default for name, parameter in _INIT_PARAMETERS.items()}
 
 
 def _is_default(name: str, value: Any) -> bool:
@@ -723,26 +761,20 @@ def _adaptive_interval(il_interval: Any) -> AdaptiveInterval | None:
     return il_interval if isinstance(il_interval, AdaptiveInterval) else None
 
 
-def _check_arguments(
-    il_interval: Any,
-    il_steps: Any,
-    il_batch_size: Any,
-    il_learning_rate: Any,
-    il_loss: Any,
-    il_interval_unit: Any,
-    il_max_grad_norm: Any,
-    il_share_optimizer: Any,
-    demo_val_fraction: Any,
-    critic_warmup_steps: Any,
-    critic_warmup_unit: Any,
-    critic_warmup_learning_rate: Any,
-    il_squash_margin: Any,
-    gradient_separation: Any,
-    surgery_kwargs: Any,
-    il_trains_shared_features: Any,
-    pretrain_kwargs: Any,
-) -> None:
-    """The IN-RIL arguments, checked: a ``TypeError``/``ValueError`` naming the argument."""
+def _check_arguments(arguments: dict[str, Any], policy_losses: tuple[str, ...]) -> None:
+    """
+    The IN-RIL arguments (by name, as :data:`INRIL_ARGUMENTS`), checked: a ``TypeError``/``ValueError``
+    naming the argument.
+
+    :param policy_losses: the IL losses the policy class can be imitated by
+    """
+    il_interval, surgery_kwargs, pretrain_kwargs = (
+        arguments["il_interval"],
+        arguments["surgery_kwargs"],
+        arguments["pretrain_kwargs"],
+    )
+    gradient_separation, critic_warmup_steps = arguments["gradient_separation"], arguments["critic_warmup_steps"]
+    critic_warmup_learning_rate, il_max_grad_norm = arguments["critic_warmup_learning_rate"], arguments["il_max_grad_norm"]
     if isinstance(il_interval, str) and il_interval != "adaptive":
         raise ValueError(
             f"il_interval: expected a positive int, 'adaptive', an AdaptiveInterval or None, found {il_interval!r}"
@@ -761,19 +793,20 @@ def _check_arguments(
         unknown = sorted(set(pretrain_kwargs) - PRETRAIN_ARGUMENTS)
         if unknown:
             raise ValueError(f"pretrain_kwargs: unknown keys {unknown}, expected some of {sorted(PRETRAIN_ARGUMENTS)}")
-    check_positive_int("il_steps", il_steps, allow_none=False)
-    check_positive_int("il_batch_size", il_batch_size, allow_none=True)
-    check_choice("il_loss", il_loss, IL_LOSSES)
-    check_choice("il_interval_unit", il_interval_unit, IL_INTERVAL_UNITS)
+    check_positive_int("il_steps", arguments["il_steps"], allow_none=False)
+    check_positive_int("il_batch_size", arguments["il_batch_size"], allow_none=True)
+    # The losses every policy has, those of known policy kinds, and the policy's own.
+    check_choice("il_loss", arguments["il_loss"], tuple(dict.fromkeys(IL_LOSSES + policy_losses)))
+    check_choice("il_interval_unit", arguments["il_interval_unit"], IL_INTERVAL_UNITS)
     if il_max_grad_norm is not None:
         check_float("il_max_grad_norm", il_max_grad_norm, 0.0, low_open=True)
-    check_rate("il_learning_rate", il_learning_rate)
-    check_float("demo_val_fraction", demo_val_fraction, 0.0, 1.0, high_open=True)
-    check_float("il_squash_margin", il_squash_margin, 0.0, 1.0, low_open=True, high_open=True)
-    check_bool("il_share_optimizer", il_share_optimizer)
-    check_bool("il_trains_shared_features", il_trains_shared_features)
+    check_rate("il_learning_rate", arguments["il_learning_rate"])
+    check_float("demo_val_fraction", arguments["demo_val_fraction"], 0.0, 1.0, high_open=True)
+    check_float("il_squash_margin", arguments["il_squash_margin"], 0.0, 1.0, low_open=True, high_open=True)
+    check_bool("il_share_optimizer", arguments["il_share_optimizer"])
+    check_bool("il_trains_shared_features", arguments["il_trains_shared_features"])
     check_non_negative_int("critic_warmup_steps", critic_warmup_steps)
-    check_choice("critic_warmup_unit", critic_warmup_unit, IL_INTERVAL_UNITS)
+    check_choice("critic_warmup_unit", arguments["critic_warmup_unit"], IL_INTERVAL_UNITS)
     if critic_warmup_learning_rate is not None:
         check_float("critic_warmup_learning_rate", critic_warmup_learning_rate, 0.0, low_open=True)
         if critic_warmup_steps == 0:

@@ -13,14 +13,8 @@ from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from sb3_inril.common.demo_buffer import TensorObservations
-from sb3_inril.common.diffusion.buffers import (
-    DenoisingChainRolloutBuffer,
-    DenoisingChainStorageMixin,
-    DictDenoisingChainRolloutBuffer,
-)
-from sb3_inril.common.diffusion.policies import DiffusionActorCriticPolicy
 from sb3_inril.common.inril import InRILMixin
-from sb3_inril.common.residual import ResidualPolicyMixin
+from sb3_inril.common.policy_protocol import policy_hook
 
 
 class InRILOnPolicyMixin(InRILMixin):
@@ -33,23 +27,16 @@ class InRILOnPolicyMixin(InRILMixin):
     rollout_buffer_class: type[RolloutBuffer] | None
 
     def _setup_model(self) -> None:
-        # A diffusion policy's rollouts store denoising chains: its buffer is chosen here, before
-        # the parent builds one (a user's rollout_buffer_class must store chains too).
-        diffusion = issubclass(self.policy_class, DiffusionActorCriticPolicy)
-        if diffusion and self.rollout_buffer_class is None:
-            dict_obs = isinstance(self.observation_space, spaces.Dict)
-            self.rollout_buffer_class = DictDenoisingChainRolloutBuffer if dict_obs else DenoisingChainRolloutBuffer
-        chain_buffer = self.rollout_buffer_class is not None and issubclass(
-            self.rollout_buffer_class, DenoisingChainStorageMixin
-        )
-        if diffusion != chain_buffer:
-            raise ValueError(
-                f"rollout_buffer_class: a diffusion policy needs a buffer that stores denoising chains and only it can "
-                f"use one; found {getattr(self.rollout_buffer_class, '__name__', None)} with {self.policy_class.__name__}"
-            )
+        # A policy may need a rollout buffer of its own (a diffusion policy's stores denoising
+        # chains): chosen here, before the parent builds one; a user's choice is checked by the policy.
+        buffer_class_for = policy_hook(self.policy_class, "rollout_buffer_class_for")
+        if buffer_class_for is not None:
+            self.rollout_buffer_class = buffer_class_for(self.observation_space, self.rollout_buffer_class)
         super()._setup_model()
-        if diffusion:
-            self.rollout_buffer.attach_policy(self.policy)  # type: ignore[attr-defined]  # a DenoisingChainStorageMixin, checked above
+        # A buffer that stores what only some policies produce is given the policy (and may refuse it).
+        attach_policy = getattr(self.rollout_buffer, "attach_policy", None)
+        if callable(attach_policy):
+            attach_policy(self.policy)
 
     def rl_actor_optimizer(self) -> th.optim.Optimizer:
         return self.policy.optimizer
@@ -58,8 +45,6 @@ class InRILOnPolicyMixin(InRILMixin):
         return [self.policy.optimizer]  # one optimizer for actor and critic
 
     def _actor_parameters(self) -> list[th.nn.Parameter]:
-        if isinstance(self.policy, DiffusionActorCriticPolicy):
-            return self.policy.actor_parameters()
         modules = [self.policy.pi_features_extractor, self.policy.mlp_extractor.policy_net, self.policy.action_net]
         params = {id(param): param for module in modules for param in module.parameters()}
         log_std = getattr(self.policy, "log_std", None)
@@ -69,9 +54,7 @@ class InRILOnPolicyMixin(InRILMixin):
 
     def _rl_actor_parameters(self) -> list[th.nn.Parameter]:
         # The policy's one optimizer also holds the critic: only the actor's part is held in the warm-up.
-        if isinstance(self.policy, ResidualPolicyMixin):
-            return self.policy.residual_parameters()
-        return self._actor_parameters()
+        return self.actor_parameters()
 
     def _features_extractor_shared_with_critic(self) -> th.nn.Module | None:
         return self.policy.pi_features_extractor if self.policy.share_features_extractor else None

@@ -9,7 +9,7 @@ pre-training the policy acts exactly as the BC policy does.
 The residual sees the base's latent features (detached) and, by default, the base action.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch as th
 from stable_baselines3.common.distributions import Distribution, SquashedDiagGaussianDistribution
@@ -47,8 +47,15 @@ def check_residual_arguments(residual_scale: float, residual_net_arch: list[int]
 
 
 class ResidualPolicyMixin:
-    """What IN-RIL asks of a residual policy (PPO's and the off-policy ones implement it)."""
+    """
+    A residual policy, and its side of the imitation protocol
+    (:class:`sb3_inril.common.policy_protocol.ImitationPolicy`): IL trains the base and scores
+    demonstrations under the base alone; RL trains the residual. PPO's and the off-policy residual
+    policies implement the ``base_*``/``residual_*`` methods.
+    """
 
+    #: IL and RL train disjoint parameter sets (``gradient_separation="residual"``).
+    separates_il_and_rl: ClassVar[bool] = True
     residual_scale: float
     residual_net_arch: list[int]
     residual_sees_base_action: bool
@@ -72,6 +79,23 @@ class ResidualPolicyMixin:
     def residual_actions(self, obs: th.Tensor) -> th.Tensor:
         """``scale * residual``, the correction RL adds to the base's mean action."""
         raise NotImplementedError
+
+    # The imitation protocol, in terms of the base and the residual.
+    def il_parameters(self) -> list[nn.Parameter]:
+        return self.base_parameters()
+
+    def rl_actor_parameters(self) -> list[nn.Parameter]:
+        return self.residual_parameters()
+
+    def il_distribution(self, observations: th.Tensor) -> Distribution:
+        return self.base_distribution(observations)
+
+    def il_deterministic_actions(self, observations: th.Tensor) -> th.Tensor:
+        return self.base_actions(observations)
+
+    def il_diagnostics(self, observations: th.Tensor) -> dict[str, float]:
+        """``residual_norm``: the mean norm of ``scale * residual``, the correction RL has learnt."""
+        return {"residual_norm": th.linalg.vector_norm(self.residual_actions(observations), dim=-1).mean().item()}
 
     def _residual_constructor_parameters(self) -> dict[str, Any]:
         return dict(

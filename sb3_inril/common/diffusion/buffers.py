@@ -9,14 +9,15 @@ shuffled over both: the observation, value and return of the transition; the "ac
 """
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, RolloutBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_inril.common.diffusion.policies import DiffusionActorCriticPolicy
+if TYPE_CHECKING:  # the policy names its buffers (rollout_buffer_class_for): no import the other way
+    from sb3_inril.common.diffusion.policies import DiffusionActorCriticPolicy
 
 _FLAT_ARRAYS = ("actions", "values", "log_probs", "advantages", "returns", "chains", "step_log_probs")
 
@@ -24,7 +25,7 @@ _FLAT_ARRAYS = ("actions", "values", "log_probs", "advantages", "returns", "chai
 class DenoisingChainStorageMixin:
     """The chain storage shared by the array and Dict rollout buffers (goes in front of them)."""
 
-    policy: DiffusionActorCriticPolicy | None = None
+    policy: "DiffusionActorCriticPolicy | None" = None
     chains: np.ndarray
     step_log_probs: np.ndarray
     # Set by SB3's RolloutBuffer.
@@ -38,8 +39,17 @@ class DenoisingChainStorageMixin:
     advantages: np.ndarray
     returns: np.ndarray
 
-    def attach_policy(self, policy: DiffusionActorCriticPolicy) -> None:
-        """Store the chains of ``policy`` (the algorithm calls this once the policy exists)."""
+    def attach_policy(self, policy: "DiffusionActorCriticPolicy") -> None:
+        """
+        Store the chains of ``policy`` (the algorithm calls this once the policy exists).
+
+        :raises ValueError: naming ``rollout_buffer_class``, for a policy that samples no denoising chains
+        """
+        if not callable(getattr(policy, "take_rollout_chain", None)):
+            raise ValueError(
+                f"rollout_buffer_class: {type(self).__name__} stores denoising chains and only a diffusion policy "
+                f"samples them; found {type(policy).__name__}"
+            )
         self.policy = policy
         self.reset()
 

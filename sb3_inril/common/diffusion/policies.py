@@ -37,6 +37,11 @@ from stable_baselines3.common.torch_layers import CombinedExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
+from sb3_inril.common.diffusion.buffers import (
+    DenoisingChainRolloutBuffer,
+    DenoisingChainStorageMixin,
+    DictDenoisingChainRolloutBuffer,
+)
 from sb3_inril.common.diffusion.denoiser import BETA_SCHEDULES, SAMPLERS, DiffusionSchedule, MlpDenoiser
 from sb3_inril.common.validation import check_choice, check_float, check_positive_int
 
@@ -85,8 +90,11 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
         ``dict(pi=[], vf=[256, 256])``: the denoiser is the actor's network)
     """
 
-    #: The IL loss of IN-RIL for this policy: the denoising (noise-prediction) loss.
+    # The imitation protocol (sb3_inril.common.policy_protocol.ImitationPolicy).
+    #: The IL loss of IN-RIL for this policy: the denoising (noise-prediction) loss, its only one
+    #: (there is no closed-form action distribution for the NLL).
     default_il_loss: ClassVar[str] = "denoising"
+    il_losses: ClassVar[tuple[str, ...]] = ("denoising",)
     sampler_step_table: th.Tensor
 
     def __init__(
@@ -244,6 +252,24 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
     def freeze_pretrained_denoiser(self) -> None:
         """Make the current denoiser the frozen one of the early denoising steps (``pretrain`` calls this)."""
         self.frozen_denoiser.load_state_dict(self.denoiser.state_dict())
+
+    def on_pretrain_end(self) -> None:
+        """DPPO fine-tunes the last denoising steps and keeps the pre-trained model for the others."""
+        self.freeze_pretrained_denoiser()
+
+    @classmethod
+    def rollout_buffer_class_for(cls, observation_space: spaces.Space, requested: type | None) -> type | None:
+        """The rollouts store denoising chains: a buffer that stores them (``requested`` must be one)."""
+        if requested is None:
+            return (
+                DictDenoisingChainRolloutBuffer if isinstance(observation_space, spaces.Dict) else DenoisingChainRolloutBuffer
+            )
+        if not (isinstance(requested, type) and issubclass(requested, DenoisingChainStorageMixin)):
+            raise ValueError(
+                f"rollout_buffer_class: a diffusion policy needs a buffer that stores denoising chains (a "
+                f"DenoisingChainStorageMixin); found {getattr(requested, '__name__', requested)} with {cls.__name__}"
+            )
+        return requested
 
     def actor_parameters(self) -> list[nn.Parameter]:
         """The actor's trainable parameters: its features extractor, ``net_arch["pi"]`` and the denoiser."""
@@ -409,6 +435,14 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
     # ------------------------------------------------------------------------------------------
     # Imitation
     # ------------------------------------------------------------------------------------------
+    def il_loss(
+        self, loss: str, observations: PyTorchObs, actions: th.Tensor, generator: th.Generator | None = None
+    ) -> th.Tensor:
+        """The imitation protocol's policy loss: ``"denoising"``, :meth:`denoising_loss`."""
+        if loss != "denoising":
+            raise ValueError(f"il_loss: {type(self).__name__} is imitated by its 'denoising' loss, found {loss!r}")
+        return self.denoising_loss(observations, actions, generator)
+
     def denoising_loss(self, obs: PyTorchObs, actions: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
         """
         The DDPM noise-prediction loss ``|| eps - eps_theta(x_t, t, s) ||^2`` of (demonstration)
