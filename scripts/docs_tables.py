@@ -12,12 +12,13 @@ the table, when a page differs from what the committed results give (``tests/tes
 
 Tables (``NAME ARGUMENTS``; ``key=value`` options):
 
-- ``study FOLDER [methods=a,b] [baseline=rl]``: one ``compare.py`` folder, per method: seeds, final
-  score, mean over the evaluations after the start, lowest evaluation minus the BC start (each a
-  mean over seeds with its 95% bootstrap interval, from ``summary.json``) and the final minus the
-  baseline's, paired by seed (``scripts/aggregate.py``'s bar).
+- ``study FOLDER [methods=a,b] [baseline=rl] [steps=1]``: one ``compare.py`` folder, per method:
+  seeds, final score, mean over the evaluations after the start, lowest evaluation minus the BC
+  start (each a mean over seeds with its 95% bootstrap interval, from ``summary.json``), the final
+  minus the baseline's, paired by seed (``scripts/aggregate.py``'s bar), and with ``steps=1`` the
+  env steps to reach the folder's threshold (halfway from the BC start to the best final).
 - ``per_seed FOLDER methods=a,b``: every evaluation of every seed.
-- ``aggregate FOLDER method=M``: IQM of the final and lowest scores and P(M > setting).
+- ``aggregate FOLDER method=M [methods=a,b]``: IQM of the final and lowest scores and P(M > setting).
 - ``bar FOLDER``: the recipe's bar, task by task.
 - ``seed_halves``: final means on the seeds that chose the settings and on the fresh ones.
 - ``settings``: which setting for which kind of task (the results page's opening table).
@@ -42,10 +43,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
+if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the repository root on the path, for `scripts.*`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from aggregate import bar_of_the_recipe, read_pooled_task, read_task  # noqa: E402
+from scripts.aggregate import bar_of_the_recipe, read_pooled_task, read_task
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MARKER = re.compile(r"(<!-- table: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL)
 SIX_TASKS = "results/aggregate_six_tasks"
@@ -144,6 +147,10 @@ def render_study(args: list[str]) -> str:
     header = ["method", "seeds", f"final {unit}", "mean over the evaluations after the start", "lowest minus BC start"]
     if bar:
         header.append(f"final minus {baseline}'s, paired by seed")
+    steps = named.get("steps") == "1"
+    if steps:
+        threshold = number(summary["threshold"], digits)
+        header.append(f"env steps to reach {threshold} (seeds that did)")
     rows = []
     for method in methods:
         row = summary["methods"][method]
@@ -151,11 +158,16 @@ def render_study(args: list[str]) -> str:
             f"`{method}`",
             str(row["n_seeds"]),
             interval(row["final"], digits),
-            interval(row["mean_during_fine_tuning"], digits),
+            interval(row["mean_during_fine_tuning"], digits) if "mean_during_fine_tuning" in row else "not recorded",
             interval(row["collapse"], digits, sign=True),
         ]
         if bar:
             cells.append("-" if method == baseline else interval(bar[method]["final_minus_baseline"], digits, sign=True))
+        if steps:
+            reached = row["reached_threshold"]
+            cells.append(
+                f"never ({reached})" if reached.startswith("0/") else f"{interval(row['steps_to_threshold'], 0)} ({reached})"
+            )
         rows.append(cells)
     return table(header, rows)
 
@@ -184,8 +196,11 @@ def render_aggregate(args: list[str]) -> str:
     (folder,), named = options(args)
     result = load_json(f"{folder}/aggregate.json")
     method = named["method"]
+    keep = named["methods"].split(",") if "methods" in named else list(result["methods"])
     rows = []
     for name, row in result["methods"].items():
+        if name not in keep:
+            continue
         p = result["probability_of_improvement"].get(f"{method} > {name}")
         rows.append(
             [
@@ -443,7 +458,8 @@ def render_readme(args: list[str]) -> str:
             f"{hopper['inril_m2_logstd-2']['final']:.0f} ({interval(hopper['inril_m2_logstd-2']['final_minus_baseline'], 0, True)})",
         ],
         [
-            "6 tasks, 10 seeds (PickPlaceCan 5): final IQM, 0 = random, 1 = expert (success rate)",
+            "6 tasks (5 PPO; SAC on Pendulum: critic warm-up, IN-RIL every 20 steps), 10 seeds (PickPlaceCan 5): "
+            "final IQM, 0 = random, 1 = expert (success: the rate)",
             f"{interval(ref['methods']['rl']['final_iqm'], 2)}",
             f"{interval(ref['methods']['bc_reg_recipe']['final_iqm'], 2)}",
             f"{interval(ref['methods']['inril_recipe']['final_iqm'], 2)}; P(> BC-reg) {interval(p, 2)}",
@@ -479,7 +495,7 @@ def effect_figure(out: str) -> None:
 
     reference = load_json(REFERENCE)["envs"]
     rows = settings_rows()
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.6))
     for index, (_, label, _, use, inril, _, metric) in enumerate(rows):
         if metric == "success":
             scale = 1.0
@@ -491,13 +507,22 @@ def effect_figure(out: str) -> None:
             (0.15, inril, "tab:blue", "IN-RIL recipe"),
         ):
             mean, low, high = (v / scale for v in row["final_minus_baseline"])
-            ax.plot([low, high], [index + offset] * 2, color=colour, linewidth=5, alpha=0.45, solid_capstyle="butt")
-            ax.plot([mean], [index + offset], "|", color="black", markersize=11, label=name if index == 0 else None)
+            ax.plot(
+                [low, high],
+                [index + offset] * 2,
+                color=colour,
+                linewidth=5,
+                alpha=0.5,
+                solid_capstyle="butt",
+                label=name if index == 0 else None,
+            )
+            ax.plot([mean], [index + offset], "|", color="black", markersize=11)
     ax.axvline(0.0, color="grey", linestyle=":", linewidth=1)
     ax.set_yticks(range(len(rows)), [label for _, label, *_ in rows])
     ax.invert_yaxis()
-    ax.set_xlabel("final minus plain fine-tuning's, paired by seed (return: fraction of expert - random; success rate)")
-    ax.set_title("Green: BC-reg recipe, blue: IN-RIL recipe (95% bootstrap intervals)")
+    ax.set_xlabel("returns: in units of (expert - random); success: success rate")
+    ax.set_title("Final score minus plain fine-tuning's, paired by seed (95% intervals)")
+    ax.legend(loc="lower right")
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     fig.savefig(out, dpi=110, metadata={"Software": None})
