@@ -29,7 +29,8 @@ setup(
     name="sb3_inril",
     version=__version__,
     description="IN-RIL: interleaved reinforcement and imitation learning for Stable-Baselines3",
-    packages=find_packages(exclude=["tests", "tests.*"]),
+    # scripts/ and tests/ are packages of the repository (importable from its root), not of the wheel.
+    packages=find_packages(exclude=["tests", "tests.*", "scripts", "scripts.*"]),
     package_data={
         "sb3_inril": [
             "version.txt",

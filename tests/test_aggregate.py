@@ -3,16 +3,12 @@
 import csv
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
 from scipy import stats
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-
-from aggregate import (  # noqa: E402
+from scripts.aggregate import (
     aggregate,
     interquartile_mean,
     main,
@@ -99,7 +95,7 @@ def test_normalisation_and_aggregate_by_hand(tmp_path):
             ("inril", 1): [(0, 0.6), (10, 0.0)],
         },
     )
-    from aggregate import read_task
+    from scripts.aggregate import read_task
 
     scores = normalised_scores(read_task(str(tmp_path / "a")))
     assert scores["start"] == 100.0 and scores["best"] == 200.0 and scores["best_method"] == "inril"
@@ -153,7 +149,7 @@ def test_cli_writes_tables_and_figure(tmp_path):
 
 
 def test_the_recipes_bar_by_hand(tmp_path):
-    from aggregate import bar_of_the_recipe, read_task
+    from scripts.aggregate import bar_of_the_recipe, read_task
 
     # Start 100 on both seeds. rl: lowest 50 and 100 (mean 75), finals 90 and 110 (mean 100).
     # inril: lowest 96 and 100 (mean 98 >= 95), finals 120 and 100: paired differences +30 and -10.
@@ -186,7 +182,7 @@ def test_the_recipes_bar_by_hand(tmp_path):
 
 
 def test_the_recipe_stands_for_one_method_per_algorithm(tmp_path):
-    from aggregate import add_recipe, read_task
+    from scripts.aggregate import add_recipe, read_task
 
     runs = {("rl", 0): [(0, 1.0), (5, 1.5)], ("inril_m2", 0): [(0, 1.0), (5, 3.0)], ("rl_warmup", 0): [(0, 1.0), (5, 2.0)]}
     for name, algo in (("ppo_task", "ppo"), ("sac_task", "sac")):
@@ -231,7 +227,7 @@ def test_a_final_below_the_baseline_within_noise_is_a_tie(tmp_path):
 
 
 def test_pooled_folders_make_one_task_on_all_their_seeds(tmp_path):
-    from aggregate import read_pooled_task
+    from scripts.aggregate import read_pooled_task
 
     setting = {"env": "Hopper-v5", "algo": "ppo", "timesteps": 20}
     # Seeds 0-1 chose the recipe; seeds 2-3 confirm it. "extra" ran on the first seeds only.

@@ -2,18 +2,12 @@
 success rate as it is, against hand-computed values; the probability of improvement does not change."""
 
 import json
-import os
-import sys
 
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-
-from aggregate import aggregate, main, normalised_scores, read_task  # noqa: E402
-from test_aggregate import write_task  # noqa: E402
+from scripts.aggregate import aggregate, main, normalised_scores, read_task
+from tests.test_aggregate import write_task
 
 REFERENCE = {"Toy-v0": {"random": -100.0, "expert": 300.0}}
 

@@ -1,24 +1,16 @@
 """The collection scripts refuse to overwrite what they would write, before any env or model is built."""
 
-import importlib.util
-import os
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
+from scripts import collect_demos as collect_demos_script
+from scripts import collect_robomimic_demos as collect_robomimic_script
 
 
 class Started(Exception):
     """Raised where a script would start its real work (load or train a model, build an env)."""
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"script_{name}", os.path.join(SCRIPTS, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def refused(capsys, main: Any, argv: list[str]) -> str:
@@ -34,7 +26,7 @@ def refused(capsys, main: Any, argv: list[str]) -> str:
 # -- scripts/collect_demos.py ----------------------------------------------------------------------
 @pytest.fixture
 def collect_demos(monkeypatch) -> ModuleType:
-    module = load_script("collect_demos")
+    module = collect_demos_script
 
     class NeverBuilt:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -86,7 +78,7 @@ def test_collect_demos_names_every_existing_output(tmp_path, capsys, collect_dem
 # -- scripts/collect_robomimic_demos.py ------------------------------------------------------------
 @pytest.fixture
 def collect_robomimic(monkeypatch) -> tuple[ModuleType, list]:
-    module = load_script("collect_robomimic_demos")
+    module = collect_robomimic_script
     calls: list = []
 
     def collect(task: str, n_demos: int, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -119,7 +111,7 @@ def test_collect_robomimic_runs_when_nothing_exists(tmp_path, collect_robomimic)
 def test_collect_robomimic_remakes_a_file_from_its_record(tmp_path, capsys, monkeypatch):
     import json
 
-    module = load_script("collect_robomimic_demos")
+    module = collect_robomimic_script
     made = {"task": "Lift", "seed": 1, "noise_std": 0.05, "keep_failures": False, "n_demos": 2, "n_transitions": 9}
     made |= {"success_rate": 1.0, "n_attempts": 2, "length_mean": 4.5}
 

@@ -62,8 +62,7 @@ def test_compare_end_to_end(tmp_path, algo, kwargs):
 
 
 def test_bootstrap_interval():
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from compare import bootstrap_ci
+    from scripts.compare import bootstrap_ci
 
     mean, low, high = bootstrap_ci(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
     assert mean == 3.0 and 1.0 < low < 3.0 < high < 5.0
@@ -72,8 +71,7 @@ def test_bootstrap_interval():
 
 
 def test_summary_of_success_rates():
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from compare import summarize
+    from scripts.compare import summarize
 
     # (timesteps, mean return, return std, success rate)
     runs = [
@@ -114,8 +112,7 @@ def test_every_method_of_a_seed_is_evaluated_on_the_same_episodes(tmp_path):
 
 
 def test_one_env_keeps_the_zoo_entrys_rollout_size():
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from compare import algo_kwargs, pretrain_kwargs
+    from scripts.compare import algo_kwargs, pretrain_kwargs
 
     # The Lift entry runs 4 envs of 512 steps; compare.py's one env collects the same 2048 per rollout.
     config = {"algo": "ppo", "env": "robomimic/Lift-v0", "algo_kwargs": {}}
@@ -125,14 +122,13 @@ def test_one_env_keeps_the_zoo_entrys_rollout_size():
     assert pretrain_kwargs(config)["log_std"] == -2.0  # the zoo entry's (the recipe) when none is given
     assert pretrain_kwargs({**config, "pretrain_log_std": -1.0})["log_std"] == -1.0
     # The command line always gives one: -1.0, the BC start of every committed result.
-    from compare import make_parser
+    from scripts.compare import make_parser
 
     assert make_parser().parse_args(["--out", "unused"]).pretrain_log_std == -1.0
 
 
 def test_method_names_with_an_exploration_std():
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from compare import exploration_log_std, method_kwargs
+    from scripts.compare import exploration_log_std, method_kwargs
 
     assert exploration_log_std("rl") == ("rl", None)
     assert exploration_log_std("rl_logstd-2") == ("rl", -2.0)
@@ -146,8 +142,7 @@ def test_method_names_with_an_exploration_std():
 
 
 def test_an_exploration_std_needs_a_state_independent_log_std(capsys):
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from compare import main
+    from scripts.compare import main
 
     for extra in (["--algo", "sac"], ["--policy", "DiffusionPolicy"]):
         with pytest.raises(SystemExit):
@@ -158,8 +153,7 @@ def test_an_exploration_std_needs_a_state_independent_log_std(capsys):
 def test_the_exploration_std_modifier_equals_setting_it_after_bc():
     # rl_logstd-2 sets log_std after loading the seed's BC start; the same run from a BC start saved
     # with --pretrain-log-std -2 is identical, step for step (the two ways give one policy).
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from compare import pretrain_start, run_one
+    from scripts.compare import pretrain_start, run_one
 
     config = dict(TINY_PENDULUM_SWEEP)
     _, usual = pretrain_start(config, 0)
@@ -175,9 +169,8 @@ def test_the_exploration_std_modifier_equals_setting_it_after_bc():
 
 
 def test_bc_reg_fade_runs_a_weight_that_fades_to_zero(monkeypatch):
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    import compare
-    from compare import method_kwargs, pretrain_start, run_one
+    from scripts import compare
+    from scripts.compare import method_kwargs, pretrain_start, run_one
 
     assert method_kwargs("bc_reg_fade_logstd-2_warmup", 10, 3) == {"il_interval": None, "critic_warmup_steps": 3}
     made = []
