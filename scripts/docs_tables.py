@@ -18,6 +18,7 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
   minus the baseline's, paired by seed (``scripts/aggregate.py``'s bar), and with ``steps=1`` the
   env steps to reach the folder's threshold (halfway from the BC start to the best final).
 - ``per_seed FOLDER methods=a,b``: every evaluation of every seed.
+- ``paired method=M baseline=B FOLDER...``: per folder, M's final minus B's, paired by seed.
 - ``aggregate FOLDER method=M [methods=a,b]``: IQM of the final and lowest scores and P(M > setting).
 - ``bar FOLDER``: the recipe's bar, task by task.
 - ``seed_halves``: final means on the seeds that chose the settings and on the fresh ones.
@@ -169,6 +170,36 @@ def render_study(args: list[str]) -> str:
                 f"never ({reached})" if reached.startswith("0/") else f"{interval(row['steps_to_threshold'], 0)} ({reached})"
             )
         rows.append(cells)
+    return table(header, rows)
+
+
+def render_paired(args: list[str]) -> str:
+    folders, named = options(args)
+    method, baseline = named["method"], named["baseline"]
+    rows = []
+    for folder in folders:
+        summary = load_json(f"{folder}/summary.json")
+        digits = decimals(summary.get("metric", "return"))
+        bar = paired(folder, baseline)
+        rows.append(
+            [
+                f"`{folder}`",
+                str(summary["methods"][method]["n_seeds"]),
+                number(bar[baseline]["final"], digits),
+                number(bar[method]["final"], digits),
+                f"{interval(bar[method]['final_minus_baseline'], digits, sign=True)} ({verdict(bar[method])})",
+                f"{number(bar[method]['lowest'] - bar[method]['bc_start'], digits, True)} / "
+                f"{number(bar[baseline]['lowest'] - bar[baseline]['bc_start'], digits, True)}",
+            ]
+        )
+    header = [
+        "study",
+        "seeds",
+        f"`{baseline}` final",
+        f"`{method}` final",
+        f"`{method}` minus `{baseline}`, paired by seed",
+        f"lowest minus BC start (mean over seeds): `{method}` / `{baseline}`",
+    ]
     return table(header, rows)
 
 
@@ -471,6 +502,7 @@ def render_readme(args: list[str]) -> str:
 RENDERERS: dict[str, Callable[[list[str]], str]] = {
     "study": render_study,
     "per_seed": render_per_seed,
+    "paired": render_paired,
     "aggregate": render_aggregate,
     "bar": render_bar,
     "seed_halves": render_seed_halves,
