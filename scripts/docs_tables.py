@@ -27,6 +27,7 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
 - ``normalisations``: the aggregate under both normalisations.
 - ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
 - ``readme``: the README's numbers.
+- ``shipped_robomimic``: the shipped scripted robomimic demonstrations, from their records.
 """
 
 import argparse
@@ -469,6 +470,24 @@ def render_quickstart(args: list[str]) -> str:
     return "```\n" + printed.getvalue().strip("\n") + "\n```\n"
 
 
+def render_shipped_robomimic(args: list[str]) -> str:
+    rows = []
+    for name in ("lift_v0_scripted", "pickplacecan_v0_scripted"):
+        record = load_json(f"sb3_inril/data/robomimic/{name}.json")
+        size = os.path.getsize(path(f"sb3_inril/data/robomimic/{name}.hdf5")) / 1e6
+        rows.append(
+            [
+                f"`data/robomimic/{name}.hdf5` ({size:.1f} MB)",
+                f"`{record['command']}`",
+                f"{record['success_rate']:.2f} ({record['n_demos']} of {record['n_attempts']})",
+                str(record["n_demos"]),
+                str(record["n_transitions"]),
+                f"{record['length_mean']:.1f}",
+            ]
+        )
+    return table(["file", "command", "expert success rate", "demos", "transitions", "mean length"], rows)
+
+
 def render_readme(args: list[str]) -> str:
     lift = paired("results/lift_ppo_scripted_120k")
     six = load_json(f"{SIX_TASKS}/aggregate.json")
@@ -511,6 +530,7 @@ RENDERERS: dict[str, Callable[[list[str]], str]] = {
     "normalisations": render_normalisations,
     "quickstart": render_quickstart,
     "readme": render_readme,
+    "shipped_robomimic": render_shipped_robomimic,
 }
 
 

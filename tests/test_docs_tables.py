@@ -5,12 +5,10 @@ numbers that it does not render."""
 import os
 import pathlib
 import re
-import sys
+
+from scripts import docs_tables
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import docs_tables  # noqa: E402
 
 RESULTS_PAGES = [ROOT / "docs" / "results.md", *sorted((ROOT / "docs" / "results").glob("*.md"))]
 
