@@ -444,7 +444,7 @@ def aggregate(
         for kind in ("final", "lowest"):
             per_task = [normalised[name][kind][method] for name in ran]
             row[f"{kind}_iqm"] = stratified_bootstrap_ci(per_task, interquartile_mean, n_resamples, seed=seed)
-            row[f"{kind}_mean"] = stratified_bootstrap_ci(per_task, np.mean, n_resamples, seed=seed)  # type: ignore[arg-type]
+            row[f"{kind}_mean"] = stratified_bootstrap_ci(per_task, np.mean, n_resamples, seed=seed)
         result["methods"][method] = row
     for x in methods:
         for y in methods:

@@ -18,7 +18,7 @@ import os
 import platform
 import statistics
 import time
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -48,7 +48,8 @@ def measure(env_id: str, env_kwargs: dict[str, Any], n_envs: int, subproc: bool,
     vec_env = SubprocVecEnv(fns) if subproc else DummyVecEnv(fns)
     try:
         rng = np.random.default_rng(seed)
-        low, high = vec_env.action_space.low, vec_env.action_space.high
+        space = cast(gym.spaces.Box, vec_env.action_space)  # uniform random actions: a Box action space
+        low, high = space.low, space.high
         vec_env.reset()
         vec_env.step(rng.uniform(low, high, (n_envs, *low.shape)).astype(np.float32))  # compiles numba, warms caches
         n_calls = max(1, steps // n_envs)

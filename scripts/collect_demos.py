@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -33,18 +34,23 @@ def rollout(
     model, env: gym.Env, n_episodes: int, seed: int, noise: float, min_return: float | None, require_success: bool = False
 ) -> dict:
     rng = np.random.default_rng(seed)
-    episodes, kept_returns, all_returns = [], [], []
+    episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray, Any]] = []
+    kept_returns: list[float] = []
+    all_returns: list[float] = []
     bar = tqdm(total=n_episodes, desc="episodes")
     attempt = 0
     while len(episodes) < n_episodes:
         obs, _ = env.reset(seed=seed + attempt)
         attempt += 1
-        observations, actions, rewards = [], [], []
+        observations: list[Any] = []
+        actions: list[Any] = []
+        rewards: list[Any] = []  # as env.step returns them (np.array below keeps their dtype)
         done, success = False, False
         while not done:
             action, _ = model.predict(obs, deterministic=True)
             if noise > 0:
-                low, high = env.action_space.low, env.action_space.high
+                space = cast(gym.spaces.Box, env.action_space)  # action noise: continuous actions only
+                low, high = space.low, space.high
                 action = np.clip(action + noise * (high - low) / 2 * rng.standard_normal(action.shape), low, high)
             observations.append(obs)
             actions.append(action)

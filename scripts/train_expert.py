@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -22,7 +23,7 @@ from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.callbacks import CheckpointCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 
-ALGOS = {"sac": SAC, "td3": TD3, "ppo": PPO, "tqc": TQC}
+ALGOS: dict[str, type[SAC] | type[TD3] | type[PPO] | type[TQC]] = {"sac": SAC, "td3": TD3, "ppo": PPO, "tqc": TQC}
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
 
     os.makedirs(args.out, exist_ok=True)
     env = gym.make(args.env)
-    kwargs = {} if args.algo == "ppo" else {"learning_starts": args.learning_starts}
+    kwargs: dict[str, Any] = {} if args.algo == "ppo" else {"learning_starts": args.learning_starts}
     model = ALGOS[args.algo]("MlpPolicy", env, seed=args.seed, verbose=1, device="cpu", **kwargs)
     start = time.time()
     model.learn(

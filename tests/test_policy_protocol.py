@@ -5,7 +5,7 @@ core asks no policy what it is."""
 import ast
 import inspect
 import pathlib
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import gymnasium as gym
 import numpy as np
@@ -40,7 +40,7 @@ class HeadImitationPolicy(ActorCriticPolicy):
     def il_loss(self, loss: str, observations: Any, actions: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
         assert loss == "huber"
         type(self).huber_calls += 1
-        mean = self.get_distribution(observations).distribution.mean
+        mean = cast(th.distributions.Normal, self.get_distribution(observations).distribution).mean
         return th.nn.functional.huber_loss(mean, actions)
 
     def il_diagnostics(self, observations: Any) -> dict[str, float]:
@@ -62,7 +62,7 @@ class SplitHeadPolicy(ActorCriticPolicy):
         return [*self.mlp_extractor.policy_net.parameters(), self.log_std]
 
     def il_distribution(self, observations: Any) -> Distribution:
-        features = self.extract_features(observations, self.pi_features_extractor)
+        features = cast(th.Tensor, self.extract_features(observations, self.pi_features_extractor))  # one tensor
         mean = self.action_net(self.mlp_extractor.forward_actor(features))
         return DiagGaussianDistribution(mean.shape[-1]).proba_distribution(mean, self.log_std.detach())
 
@@ -169,7 +169,7 @@ def test_the_critic_warmup_holds_what_the_policy_calls_its_rl_side(pendulum_demo
 
 
 def test_off_policy_algorithms_ask_the_policy_too(pendulum_demos):
-    class FrozenMuSACPolicy(InRILSAC.policy_aliases["MlpPolicy"]):  # type: ignore[misc,valid-type]
+    class FrozenMuSACPolicy(InRILSAC.policy_aliases["MlpPolicy"]):
         """IL trains only SAC's mean head."""
 
         def il_parameters(self) -> list[th.nn.Parameter]:

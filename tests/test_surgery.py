@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 import numpy as np
 import pytest
 import torch as th
@@ -7,8 +9,8 @@ from stable_baselines3.common.logger import configure
 from sb3_inril import InRILPPO, InRILSAC, InRILTQC
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery, project_gradient
 
-PPO_SMALL = dict(n_steps=64, batch_size=16, n_epochs=2, seed=0)
-OFF_SMALL = dict(learning_starts=20, batch_size=32, seed=0, policy_kwargs=dict(net_arch=[32, 32]))
+PPO_SMALL: dict[str, Any] = dict(n_steps=64, batch_size=16, n_epochs=2, seed=0)
+OFF_SMALL: dict[str, Any] = dict(learning_starts=20, batch_size=32, seed=0, policy_kwargs=dict(net_arch=[32, 32]))
 
 
 def test_hand_computed_projection():
@@ -56,6 +58,7 @@ def surgery_model(granularity: str) -> InRILPPO:
 def run_il_hook(model: InRILPPO, il_grads: list[th.Tensor], rl_grads: list[th.Tensor]) -> list[th.Tensor]:
     params = model.il_parameters()
     surgery = model.gradient_surgery
+    assert surgery is not None
     surgery._references[False] = (
         tuple(True for _ in rl_grads),
         th.cat([g.reshape(-1) for g in rl_grads]),
@@ -66,7 +69,7 @@ def run_il_hook(model: InRILPPO, il_grads: list[th.Tensor], rl_grads: list[th.Te
     model.interleaving.il_step_running = True
     surgery._before_step(model.il_optimizer, (), {})
     model.interleaving.il_step_running = False
-    return [param.grad for param in params]
+    return [cast(th.Tensor, param.grad) for param in params]  # set above, projected in place
 
 
 def test_per_tensor_differs_from_global_where_it_should():
