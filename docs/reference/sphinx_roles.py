@@ -1,4 +1,5 @@
-"""A Griffe extension for the API reference: the package's docstrings are Sphinx-style, and their
+"""A Griffe extension for the API reference: the package's docstrings are Sphinx-style. Their
+attributes documented by ``#:`` comments get those comments as docstrings, and their
 cross-reference roles (``:class:`Demonstrations```, ``:meth:`il_step```, ``:func:`~sb3_inril.load_demonstrations```)
 become links to the reference pages.
 
@@ -40,6 +41,19 @@ def link(obj: griffe.Object, match: re.Match[str]) -> str:
     return f'<autoref identifier="{resolve(obj, target)}" optional><code>{shown}</code></autoref>'
 
 
+def attribute_comment(obj: griffe.Object) -> str:
+    """The ``#:`` comment lines right above an attribute (Sphinx's attribute documentation), joined."""
+    if obj.lineno is None or obj.filepath is None or isinstance(obj.filepath, list):
+        return ""
+    lines = obj.lines_collection[obj.filepath]
+    comment: list[str] = []
+    index = obj.lineno - 2  # the line above the attribute's first line (lineno counts from 1)
+    while index >= 0 and lines[index].strip().startswith("#:"):
+        comment.insert(0, lines[index].strip()[2:].strip())
+        index -= 1
+    return " ".join(comment)
+
+
 class SphinxRoles(griffe.Extension):
     """Rewrite Sphinx cross-reference roles into optional autorefs links, in every docstring of a package."""
 
@@ -48,6 +62,10 @@ class SphinxRoles(griffe.Extension):
         self.rewrite(pkg)
 
     def rewrite(self, obj: griffe.Object) -> None:
+        if obj.docstring is None and obj.is_attribute:
+            comment = attribute_comment(obj)
+            if comment:
+                obj.docstring = griffe.Docstring(comment, lineno=obj.lineno, parent=obj)
         if obj.docstring is not None and ":`" in obj.docstring.value:
             obj.docstring.value = ROLE.sub(lambda match: link(obj, match), obj.docstring.value)
         for member in obj.members.values():
