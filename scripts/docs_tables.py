@@ -28,6 +28,8 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
 - ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
 - ``readme``: the README's numbers.
 - ``shipped_robomimic``: the shipped scripted robomimic demonstrations, from their records.
+- ``bench_overhead``, ``bench_images``, ``bench_threads``, ``bench_diffusion``, ``bench_vec_envs NAME``:
+  the benchmarks page's tables, from the raw figures committed in ``docs/benchmarks/*.json``.
 """
 
 import argparse
@@ -518,7 +520,146 @@ def render_readme(args: list[str]) -> str:
     return table(["measured", "plain fine-tuning", "BC-reg (`log_std=-2`)", "IN-RIL (`il_interval=2`, `log_std=-2`)"], rows)
 
 
+def render_bench_overhead(args: list[str]) -> str:
+    result = load_json("docs/benchmarks/overhead.json")
+    rows = [
+        [
+            r["variant"],
+            r["base"],
+            str(r["env_steps"]),
+            f"{r['time_ratio_median']:.2f}",
+            ", ".join(f"{v:.2f}" for v in r["time_ratios"]),
+            f"{r['peak_rss_mib_base']:.0f} / {r['peak_rss_mib_variant']:.0f}",
+        ]
+        for r in result["results"]
+    ]
+    header = [
+        "variant",
+        "base",
+        "env steps",
+        f"wall-time ratio (median of {result['repeats']})",
+        f"the {result['repeats']} ratios",
+        "peak RSS MiB, base / variant",
+    ]
+    return table(header, rows)
+
+
+def render_bench_images(args: list[str]) -> str:
+    result = load_json("docs/benchmarks/images.json")
+    mib = 2**20
+    labels = {
+        "memory": 'in memory (`load_demonstrations(..., observation_format="dict")`)',
+        "lazy": "read per minibatch (`lazy=True, cache_bytes={:.0f} MiB`)",
+    }
+    rows = []
+    for r in result["results"]:
+        lazy = r["mode"] == "lazy"
+        rows.append(
+            [
+                labels[r["mode"]].format(r.get("cache_bytes", 0) / mib),
+                f"{r['peak_rss_bytes'] / mib:.0f} MiB",
+                f"{r['rss_before_buffer_bytes'] / mib:.0f} MiB",
+                f"{r['image_bytes'] / mib:.0f} MiB",
+                f"{r['peak_over_image_bytes']:.2f}",
+                f"{r['peak_over_cache_bound']:.2f} (peak - before: {r['peak_above_start_over_cache_bound']:.2f})"
+                if lazy
+                else "-",
+                f"{r['batches_per_s']:.1f}",
+                f"{r['samples_per_s']:,.0f}",
+            ]
+        )
+    header = [
+        "mode",
+        "peak RSS",
+        "before the buffer",
+        "images (`uint8`)",
+        "peak / image bytes",
+        "peak / cache bound",
+        "minibatches/s",
+        "samples/s",
+    ]
+    return table(header, rows)
+
+
+def render_bench_threads(args: list[str]) -> str:
+    result = load_json("docs/benchmarks/threads.json")["results"]
+    labels = {"rule": "the rule", "default": "torch's default", "python": "floor: pure-Python loop"}
+    rows = []
+    for key, label in labels.items():
+        r = result[key]
+        rows.append(
+            [
+                label,
+                str(r["threads"]),
+                f"{np.median(r['quiet_s']):.2f}",
+                f"{np.median(r['loaded_s']):.2f}",
+                f"{r['loaded_over_quiet_median']:.2f} ({', '.join(f'{v:.2f}' for v in r['loaded_over_quiet'])})",
+            ]
+        )
+    header = [
+        "mode",
+        "torch threads",
+        "quiet, median s",
+        "with one busy process, median s",
+        "loaded / quiet (median; each round)",
+    ]
+    return table(header, rows)
+
+
+def render_bench_diffusion(args: list[str]) -> str:
+    result = load_json("docs/benchmarks/diffusion_cost.json")["results"]
+    rows = []
+    for key, r in result.items():
+        label = "Gaussian MLP" if key == "gaussian" else f"diffusion, T = {key.split('_T')[1]}"
+        rows.append(
+            [
+                label,
+                str(r["ft_denoising_steps"]) if r["ft_denoising_steps"] else "-",
+                f"{r['env_steps_per_s']:.0f}",
+                f"{r['env_steps_per_s_ratio']:.2f}",
+                f"{r['update_s']:.3f}",
+                f"{r['update_time_ratio']:.2f}",
+                f"{r['buffer_bytes_per_transition']:.0f}",
+                f"{r['buffer_bytes_ratio']:.2f}",
+            ]
+        )
+    header = [
+        "policy",
+        "fine-tuned steps K'",
+        "env steps/s",
+        "ratio",
+        "PPO update s",
+        "ratio",
+        "bytes per transition",
+        "ratio",
+    ]
+    return table(header, rows)
+
+
+def render_bench_vec_envs(args: list[str]) -> str:
+    (name,), _ = options(args)
+    result = load_json(f"docs/benchmarks/{name}.json")
+    rows = []
+    for r in result["results"]:
+        kind, n = r["configuration"].split(" n_envs=")
+        rows.append(
+            [
+                f"`{kind}`, {n} env{'s' if n != '1' else ''}",
+                f"{r['median_steps_per_s']:.1f}",
+                f"{r['ratio']:.2f}",
+                ", ".join(f"{v:.1f}" for v in r["all"]),
+            ]
+        )
+    header = ["configuration", "env steps/s (median)", "ratio to one env", f"the {result['repeats']} repeats"]
+    return table(header, rows)
+
+
 RENDERERS: dict[str, Callable[[list[str]], str]] = {
+    "bench_overhead": render_bench_overhead,
+    "bench_images": render_bench_images,
+    "bench_threads": render_bench_threads,
+    "bench_diffusion": render_bench_diffusion,
+    "bench_vec_envs": render_bench_vec_envs,
     "study": render_study,
     "per_seed": render_per_seed,
     "paired": render_paired,
