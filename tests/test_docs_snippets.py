@@ -37,7 +37,7 @@ KINDS = ("skip", "slow")
 
 class Snippet(NamedTuple):
     page: str
-    index: int
+    number: int  # its place on the page (`index` would shadow tuple.index)
     code: str
     kind: str | None
     reason: str
@@ -66,7 +66,7 @@ def param(snippet: Snippet) -> Any:
         marks.append(pytest.mark.skip(reason=f"{snippet.page}: {snippet.reason}"))
     elif snippet.kind == "slow":
         marks.append(pytest.mark.slow)
-    return pytest.param(snippet.code, id=f"{snippet.page}-{snippet.index}", marks=marks)
+    return pytest.param(snippet.code, id=f"{snippet.page}-{snippet.number}", marks=marks)
 
 
 def test_there_are_snippets():
@@ -81,14 +81,14 @@ def test_snippet_markers_are_well_formed():
     problems = []
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
-        attached = {snippet.index for snippet in snippets_of(text, relative(page)) if snippet.kind is not None}
+        attached = {snippet.number for snippet in snippets_of(text, relative(page)) if snippet.kind is not None}
         n_markers = len(ANY_MARKER.findall(text))
         if n_markers != len(attached):
             problems.append(f"{relative(page)}: {n_markers} snippet marker(s), {len(attached)} right above a ```python fence")
         for snippet in snippets_of(text, relative(page)):
             if snippet.kind is not None and (snippet.kind not in KINDS or not snippet.reason):
                 problems.append(
-                    f"{snippet.page} snippet {snippet.index}: marker {snippet.kind!r} needs one of {KINDS} and a reason"
+                    f"{snippet.page} snippet {snippet.number}: marker {snippet.kind!r} needs one of {KINDS} and a reason"
                 )
     assert not problems, problems
 
@@ -111,8 +111,8 @@ def test_snippet_runs(code, tmp_path, monkeypatch):
     def shorten(real_learn: Any) -> Any:
         def short_learn(self: Any, total_timesteps: int, *args: Any, **kwargs: Any) -> Any:
             # One rollout / a few gradient steps: the snippet's budget is the reader's, not CI's.
-            if isinstance(self, OnPolicyAlgorithm):
-                budget = self.n_steps * self.n_envs
+            if isinstance(self, OnPolicyAlgorithm):  # one rollout; A2C's are 5 steps: a dozen of them
+                budget = max(self.n_steps * self.n_envs, 64)
             else:  # past learning_starts, then 64 steps of training (SB3's off-policy n_steps is its n-step return)
                 budget = self.learning_starts + 64 * self.n_envs
             return real_learn(self, min(total_timesteps, budget), *args, **kwargs)
