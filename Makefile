@@ -31,7 +31,7 @@ quickstart: setup
 
 test: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
-	$(BIN)/mypy sb3_inril
+	$(BIN)/mypy sb3_inril scripts tests
 	# The docs site, strict: a broken link or anchor, a missing image or a page outside the nav fails
 	# (not --quiet: it hides the warnings from the strict count, and the build passes).
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
@@ -45,7 +45,7 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
-	$(BIN)/mypy sb3_inril
+	$(BIN)/mypy sb3_inril scripts tests
 
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
