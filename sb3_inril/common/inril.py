@@ -702,7 +702,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
             not seen data yet, initialise them from the demonstration observations first
         :param progress_bar: show a tqdm progress bar (default: when stderr is a terminal)
         :param max_epochs: early stopping's budget in epochs (default 500)
-        :param patience: early stopping: epochs without a significant improvement before stopping (default 20)
+        :param patience: early stopping: epochs without a significant improvement before stopping (default
+            20; an epoch of fewer than 50 gradient steps counts as that fraction of one)
         :param min_delta: early stopping: the relative improvement that counts (default 1e-3)
         :return: ``n_steps``, ``n_epochs``, ``stop_reason`` (``"converged"``, ``"max_epochs"``,
             ``"n_epochs"`` or ``"n_steps"``), ``criterion`` (``"val_loss"`` or ``"train_loss"``),
