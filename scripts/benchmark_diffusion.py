@@ -30,11 +30,12 @@ import torch as th
 from tqdm.auto import tqdm
 
 from sb3_inril import InRILPPO
-from sb3_inril.common.parallel import add_num_threads_argument, apply_num_threads, resolve_num_threads
+from sb3_inril.parallel import add_num_threads_argument, apply_num_threads, resolve_num_threads
 
 
 def make_model(policy: str, denoising_steps: int | None, args: argparse.Namespace) -> InRILPPO:
     width = [args.width] * args.depth
+    policy_kwargs: dict[str, Any]
     if policy == "gaussian":
         policy_name, policy_kwargs = "MlpPolicy", dict(net_arch=dict(pi=width, vf=width))
     else:
@@ -66,6 +67,7 @@ def measure(model: InRILPPO) -> dict[str, float]:
     _, callback = model._setup_learn(model.n_steps, callback=None)
     callback.on_training_start(locals(), globals())
     start = time.perf_counter()
+    assert model.env is not None
     model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps)
     collect = time.perf_counter() - start
     start = time.perf_counter()

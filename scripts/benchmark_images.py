@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -73,7 +73,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     import torch as th
 
     from sb3_inril import load_demonstrations
-    from sb3_inril.common.demo_buffer import DemonstrationBuffer
+    from sb3_inril.demos.buffer import DemonstrationBuffer
 
     th.set_num_threads(1)
     size = args.size
@@ -102,7 +102,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     for _ in range(args.batches):
         batch = buffer.sample(args.batch_size)
-        batch.observations[IMAGE_KEY].float().div_(255.0)  # what the policy's preprocessing does per minibatch
+        observations = cast(dict[str, th.Tensor], batch.observations)  # observation_format="dict"
+        observations[IMAGE_KEY].float().div_(255.0)  # what the policy's preprocessing does per minibatch
     elapsed = time.perf_counter() - start
     result = dict(
         mode=args.child,

@@ -20,6 +20,7 @@ import platform
 import resource
 import statistics
 import time
+from typing import Any
 
 import gymnasium as gym
 import torch as th
@@ -28,16 +29,16 @@ from stable_baselines3 import PPO, SAC
 from tqdm.auto import tqdm
 
 from sb3_inril import InRILPPO, InRILSAC, InRILTQC
-from sb3_inril.common.parallel import (
+from sb3_inril.data import SHIPPED_PREFIX
+from sb3_inril.parallel import (
     add_num_threads_argument,
     add_ray_address_argument,
     apply_num_threads,
     resolve_num_threads,
     run_tasks,
 )
-from sb3_inril.data import SHIPPED_PREFIX
 
-VARIANTS = {
+VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ppo": [
         ("InRILPPO m=10", dict(il_interval=10)),
         ("InRILPPO m=10 + surgery", dict(il_interval=10, gradient_separation="surgery")),

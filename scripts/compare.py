@@ -8,7 +8,7 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``bc_reg_fade``: the same with a weight that fades linearly from ``--bc-weight`` at the start to 0
   at the end of the budget (``BCRegularization(LinearSchedule(w, 0.0, 1.0))``)
 - ``rlpd`` (SAC only): RLPD's symmetric sampling, half of every minibatch from the demonstrations'
-  transitions (``sb3_inril.DemoReplayBuffer``), no IL loss
+  transitions (``sb3_inril.DemonstrationReplayBuffer``), no IL loss
 - ``inril``: IN-RIL with ``m = --il-interval``, no separation
 - ``inril_surgery``: IN-RIL with gradient surgery
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
@@ -53,7 +53,7 @@ import platform
 import re
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -62,14 +62,15 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
-from sb3_inril import DemoReplayBuffer, InRILPPO, InRILSAC
+from sb3_inril import DemonstrationReplayBuffer, InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, FineTuningDiagnostics, evaluate_with_success
-from sb3_inril.common.chunking import ActionChunkWrapper
-from sb3_inril.common.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
 from sb3_inril.data import SHIPPED_PREFIX
+from sb3_inril.demos.chunking import ActionChunkWrapper
+from sb3_inril.demos.files import write_atomically  # a reader (or a resumed sweep) never sees half a file
 from sb3_inril.hyperparams import read_entry, split_entry
+from sb3_inril.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
 
-ALGOS = {"ppo": InRILPPO, "sac": InRILSAC}
+ALGOS: dict[str, type[InRILPPO] | type[InRILSAC]] = {"ppo": InRILPPO, "sac": InRILSAC}
 BASE_METHODS = ("bc", "rl", "bc_reg", "bc_reg_fade", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 LOG_STD_MODIFIER = re.compile(r"^(?P<base>.+)_logstd(?P<value>-?\d+(?:\.\d+)?)$")
 
@@ -103,7 +104,7 @@ def method_kwargs(
     if method == "rlpd":  # off-policy only: half of every minibatch from the demonstrations' transitions
         return dict(
             il_interval=None,
-            replay_buffer_class=DemoReplayBuffer,
+            replay_buffer_class=DemonstrationReplayBuffer,
             replay_buffer_kwargs=dict(demonstrations=demos, demo_fraction=0.5),
         )
     if method == "inril":
@@ -190,13 +191,6 @@ def run_path(config: dict[str, Any], method: str, seed: int) -> str:
     return os.path.join(config["out"], "runs", f"{method}_s{seed}.json")
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "wb") as file:
-        file.write(data)
-    os.replace(path + ".tmp", path)  # a reader (or a resumed sweep) never sees half a file
-
-
 def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -> dict[str, Any]:
     """One (method, seed) fine-tuning run from the seed's BC start (a task); returns its result."""
     start = time.time()
@@ -224,7 +218,7 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
     _, log_std = exploration_log_std(method)
     if log_std is not None:  # the exploration std around the BC action (the deterministic BC start is unchanged)
         with th.no_grad():
-            model.policy.log_std.fill_(log_std)
+            cast(th.Tensor, model.policy.log_std).fill_(log_std)  # PPO's parameter (main() refuses the others)
     model.reset_drift_reference()
     eval_env = Monitor(make_env(config))
     curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
@@ -250,7 +244,7 @@ def run_sweep(
     config: dict[str, Any], todo: list[tuple[str, int]], jobs: int, num_threads: int, ray_address: str | None
 ) -> None:
     """The BC starts that are missing, then the runs to do; each file is written here as its task finishes."""
-    parallel = dict(jobs=jobs, num_threads=num_threads, ray_address=ray_address)
+    parallel: dict[str, Any] = dict(jobs=jobs, num_threads=num_threads, ray_address=ray_address)
     starts: dict[int, bytes] = {}
     missing = []
     for seed in sorted({s for _, s in todo}):
@@ -369,9 +363,12 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    colors = plt.cm.tab10.colors if len(summary["methods"]) <= 10 else plt.cm.tab20.colors
+    # tab10 and tab20 are ListedColormaps, their colours a tuple of RGB tuples (the stubs say Colormap).
+    palette = cast(ListedColormap, plt.cm.tab10 if len(summary["methods"]) <= 10 else plt.cm.tab20)
+    colors = cast(tuple[Any, ...], palette.colors)
     for color, method in zip(colors, summary["methods"]):
         method_runs = [run for run in runs if run["method"] == method]
         length = min(len(run["curve"]) for run in method_runs)

@@ -1,7 +1,10 @@
+from typing import cast
+
 import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import PPO
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import LinearSchedule
 
 from sb3_inril import InRILPPO, InRILSAC
@@ -39,7 +42,7 @@ def test_bc_regularization_in_training_and_errors(pendulum_env, pendulum_demos):
     assert model.interleaving.n_il_updates == 0 and model.interleaving.n_rl_updates == 16
     for bad in (0.0, -0.1, float("nan"), float("inf"), "0.1", True, None):
         with pytest.raises(ValueError, match=r"weight expected a finite number > 0, found"):
-            BCRegularization(bad)  # type: ignore[arg-type]
+            BCRegularization(bad)
     # A schedule is checked at the start, the middle and the end of training, before any run.
     with pytest.raises(ValueError, match=r"weight\(0.0\) expected a finite number >= 0, found -0.1"):
         BCRegularization(lambda progress: 0.1 if progress > 0 else -0.1)
@@ -104,7 +107,7 @@ def test_diagnostics_one_row_per_rollout_with_the_update_that_followed(pendulum_
 
     class Capture(FineTuningDiagnostics):
         def _on_rollout_end(self) -> None:
-            buffer = self.model.rollout_buffer
+            buffer = cast(OnPolicyAlgorithm, self.model).rollout_buffer  # InRILPPO
             captured.append((buffer.advantages.copy(), buffer.returns.copy(), buffer.values.copy()))
             super()._on_rollout_end()
 
@@ -137,6 +140,9 @@ def test_diagnostics_every_n_steps_off_policy(pendulum_env, pendulum_demos):
     assert [row["timesteps"] for row in diagnostics.rows] == [1, 26, 51, 76]
     assert "advantage_mean" not in diagnostics.rows[0]
     assert {"actor_loss", "critic_loss", "ent_coef", "policy_drift"} <= set(diagnostics.rows[-1])
-    for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="every expected a positive integer"):
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="every: expected a positive int, found"):
+            FineTuningDiagnostics(every=bad)
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="every: expected a positive int, found"):
             FineTuningDiagnostics(every=bad)

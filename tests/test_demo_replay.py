@@ -1,7 +1,4 @@
-"""DemoReplayBuffer: RLPD's symmetric sampling through SB3's replay buffer seam."""
-
-import os
-import sys
+"""DemonstrationReplayBuffer: RLPD's symmetric sampling through SB3's replay buffer seam."""
 
 import gymnasium as gym
 import numpy as np
@@ -11,7 +8,7 @@ from gymnasium import spaces
 from stable_baselines3 import SAC, TD3
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from sb3_inril import Demonstrations, DemoReplayBuffer, InRILSAC
+from sb3_inril import DemonstrationReplayBuffer, Demonstrations, InRILSAC
 
 OBS_SPACE = spaces.Box(-10.0, 10.0, (2,), np.float32)
 ACTION_SPACE = spaces.Box(-2.0, 2.0, (1,), np.float32)
@@ -29,8 +26,8 @@ def two_episodes() -> Demonstrations:
     )
 
 
-def make_buffer(demonstrations=None, **kwargs) -> DemoReplayBuffer:
-    return DemoReplayBuffer(
+def make_buffer(demonstrations=None, **kwargs) -> DemonstrationReplayBuffer:
+    return DemonstrationReplayBuffer(
         100, OBS_SPACE, ACTION_SPACE, device="cpu", demonstrations=demonstrations or two_episodes(), **kwargs
     )
 
@@ -87,7 +84,7 @@ def test_demonstrations_normalised_as_the_online_samples():
         rewards=np.full(4, -3.0, np.float32),
         episode_terminals=np.array([True]),
     )
-    buffer = DemoReplayBuffer(10, space, venv.action_space, device="cpu", demonstrations=demos, demo_fraction=0.5)
+    buffer = DemonstrationReplayBuffer(10, space, venv.action_space, device="cpu", demonstrations=demos, demo_fraction=0.5)
     buffer.add(np.ones((1, 3)), np.ones((1, 3)), np.zeros((1, 1)), np.array([-3.0]), np.array([False]), [{}])
     batch = buffer.sample(4, env=venv)
     expected_obs = th.as_tensor(venv.normalize_obs(np.ones((1, 3), np.float32)))
@@ -101,7 +98,7 @@ def test_drop_in_for_off_policy_algorithms_with_save_and_load(tmp_path, algo_cla
     model = algo_class(
         "MlpPolicy",
         "Pendulum-v1",
-        replay_buffer_class=DemoReplayBuffer,
+        replay_buffer_class=DemonstrationReplayBuffer,
         replay_buffer_kwargs=dict(demonstrations="shipped:Pendulum-v1/medium", demo_fraction=0.5),
         learning_starts=16,
         batch_size=32,
@@ -114,7 +111,7 @@ def test_drop_in_for_off_policy_algorithms_with_save_and_load(tmp_path, algo_cla
     assert model.replay_buffer.size() == 48
     model.save(tmp_path / "model")
     loaded = algo_class.load(tmp_path / "model", env=gym.make("Pendulum-v1"), device="cpu")
-    assert isinstance(loaded.replay_buffer, DemoReplayBuffer) and loaded.replay_buffer.demo_fraction == 0.5
+    assert isinstance(loaded.replay_buffer, DemonstrationReplayBuffer) and loaded.replay_buffer.demo_fraction == 0.5
     model.save_replay_buffer(tmp_path / "buffer")
     loaded.load_replay_buffer(tmp_path / "buffer")
     assert loaded.replay_buffer.size() == 48 and loaded.replay_buffer.n_demo_transitions == 3980
@@ -126,29 +123,31 @@ def test_bad_inputs():
     no_rewards.rewards = None
     with pytest.raises(ValueError, match="field 'rewards' expected"):
         make_buffer(no_rewards)
-    for fraction in (0, 1, 1.5, -0.1, True, "0.5", None):
-        with pytest.raises(ValueError, match=r"demo_fraction expected a number in \(0, 1\), found"):
+    for fraction in (0, 1, 1.5, -0.1):
+        with pytest.raises(ValueError, match=r"demo_fraction: expected a finite value in \(0.0, 1.0\), found"):
+            make_buffer(demo_fraction=fraction)
+    for fraction in (True, "0.5", None):
+        with pytest.raises(TypeError, match=r"demo_fraction: expected a number, found"):
             make_buffer(demo_fraction=fraction)
     with pytest.raises(ValueError, match="demonstrations expected"):
-        DemoReplayBuffer(10, OBS_SPACE, ACTION_SPACE, device="cpu")
+        DemonstrationReplayBuffer(10, OBS_SPACE, ACTION_SPACE, device="cpu")
     with pytest.raises(TypeError, match="found a Dict space"):
-        DemoReplayBuffer(10, spaces.Dict({"a": OBS_SPACE}), ACTION_SPACE, demonstrations=two_episodes())
+        DemonstrationReplayBuffer(10, spaces.Dict({"a": OBS_SPACE}), ACTION_SPACE, demonstrations=two_episodes())
     with pytest.raises(ValueError, match="action_space expected a bounded Box"):
-        DemoReplayBuffer(10, OBS_SPACE, spaces.Box(-np.inf, np.inf, (1,)), demonstrations=two_episodes())
+        DemonstrationReplayBuffer(10, OBS_SPACE, spaces.Box(-np.inf, np.inf, (1,)), demonstrations=two_episodes())
     with pytest.raises(ValueError, match=r"field 'obs' expected rows of shape \(3,\).*found \(2,\)"):
-        DemoReplayBuffer(10, spaces.Box(-1, 1, (3,)), ACTION_SPACE, device="cpu", demonstrations=two_episodes())
+        DemonstrationReplayBuffer(10, spaces.Box(-1, 1, (3,)), ACTION_SPACE, device="cpu", demonstrations=two_episodes())
     with pytest.raises(ValueError, match="field 'acts' expected 2 values per action"):
-        DemoReplayBuffer(10, OBS_SPACE, spaces.Box(-1, 1, (2,)), device="cpu", demonstrations=two_episodes())
+        DemonstrationReplayBuffer(10, OBS_SPACE, spaces.Box(-1, 1, (2,)), device="cpu", demonstrations=two_episodes())
     with pytest.raises(FileNotFoundError):
         make_buffer("/nonexistent/demos.npz")
 
 
 def test_compare_rejects_rlpd_on_policy():
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
-    from compare import main, method_kwargs
+    from scripts.compare import main, method_kwargs
 
     with pytest.raises(SystemExit):
         main(["--algo", "ppo", "--methods", "rlpd", "--out", "/tmp/never_written"])
     kwargs = method_kwargs("rlpd_warmup", 10, 500, demos="shipped:Pendulum-v1/medium")
-    assert kwargs["replay_buffer_class"] is DemoReplayBuffer and kwargs["critic_warmup_steps"] == 500
+    assert kwargs["replay_buffer_class"] is DemonstrationReplayBuffer and kwargs["critic_warmup_steps"] == 500
     assert kwargs["replay_buffer_kwargs"] == dict(demonstrations="shipped:Pendulum-v1/medium", demo_fraction=0.5)

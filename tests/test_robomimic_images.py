@@ -1,6 +1,8 @@
 """Image observations: robomimic envs with cameras, image keys read from HDF5 (in memory or per
 minibatch through a bounded cache), and IN-RIL with MultiInputPolicy / CnnPolicy on image Lift."""
 
+from typing import cast
+
 import gymnasium as gym
 import h5py
 import numpy as np
@@ -8,8 +10,8 @@ import pytest
 import torch as th
 
 from sb3_inril import InRILPPO, load_demonstrations
-from sb3_inril.common.demo_buffer import DemonstrationBuffer
-from sb3_inril.common.hdf5_store import HDF5RowStore, LazyRows
+from sb3_inril.demos.buffer import DemonstrationBuffer
+from sb3_inril.demos.hdf5_store import HDF5RowStore, LazyRows
 
 pytest.importorskip("robosuite")
 # Camera images render with EGL (Mesa's on a CPU-only machine; .ci/run installs it).
@@ -202,7 +204,7 @@ def test_inril_ppo_cnn_policy_on_image_lift(image_lift_file):
     class ImageOnly(gym.ObservationWrapper):
         def __init__(self, env: gym.Env) -> None:
             super().__init__(env)
-            self.observation_space = env.observation_space[IMAGE]
+            self.observation_space = cast(gym.spaces.Dict, env.observation_space)[IMAGE]
 
         def observation(self, observation: dict) -> np.ndarray:
             return observation[IMAGE]
