@@ -1,9 +1,14 @@
 import os
 
 from sb3_inril.a2c import InRILA2C
-from sb3_inril.common.demo_buffer import DemonstrationBuffer
-from sb3_inril.common.demo_replay import DemoReplayBuffer
-from sb3_inril.common.loaders import Demonstrations, load_demonstrations, save_demonstrations
+from sb3_inril.demos import (
+    DemonstrationBuffer,
+    DemonstrationReplayBuffer,
+    Demonstrations,
+    DemoReplayBuffer,
+    load_demonstrations,
+    save_demonstrations,
+)
 from sb3_inril.envs import register_robomimic_envs
 from sb3_inril.ppo import InRILPPO
 from sb3_inril.sac import InRILSAC
@@ -19,6 +24,7 @@ register_robomimic_envs()
 __all__ = [
     "DemoReplayBuffer",
     "DemonstrationBuffer",
+    "DemonstrationReplayBuffer",
     "Demonstrations",
     "InRILA2C",
     "InRILPPO",

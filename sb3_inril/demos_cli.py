@@ -16,24 +16,39 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import stat
 import sys
-import uuid
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from sb3_inril.common.loaders import load_demonstrations, save_demonstrations
+from sb3_inril.demos.demonstrations import Demonstrations
+from sb3_inril.demos.files import (
+    move_into_place,
+    remove_path,
+    temporary_path,
+    to_jsonable,
+)
+from sb3_inril.demos.formats.base import FILE_EXTENSIONS
+from sb3_inril.demos.loading import load_demonstrations, save_demonstrations
 
 #: Exit code of every error (argparse's code for usage errors).
 EXIT_ERROR = 2
-#: Extensions of demonstration files (a path without one that does not exist may be a Minari dataset id).
-FILE_EXTENSIONS = (".npz", ".hdf5", ".h5", ".pkl", ".pickle")
 #: Done flags a ``Demonstrations`` object may carry: ``dones`` one per pair, the others one per pair or one per episode.
-FLAG_FIELDS = ("dones", "terminals", "truncations", "episode_terminals", "episode_truncations")
+FLAG_FIELDS = ("dones", "episode_terminals")
+#: The fields of :class:`sb3_inril.Demonstrations` a reader fills.
+DEMONSTRATION_FIELDS = (
+    "observations",
+    "actions",
+    "episode_starts",
+    "rewards",
+    "dones",
+    "episode_terminals",
+    "infos",
+    "metadata",
+)
 #: Metadata a reader describes its input with, not what the data is: not compared by ``convert``.
 READER_METADATA = ("format", "source")
 #: The files of an imitation dataset directory (``datasets.Dataset.save_to_disk``).
@@ -45,88 +60,37 @@ class DemosCliError(Exception):
 
 
 # -- checks --------------------------------------------------------------------------------------
-def _numeric_array(value: Any, name: str) -> np.ndarray:
-    """``value`` as a numeric array with one row per step, or a ``DemosCliError`` naming the field."""
-    if isinstance(value, (bytes, str)):
-        raise DemosCliError(f"field '{name}' is {type(value).__name__}, expected an array")
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:
-        raise DemosCliError(f"field '{name}' is ragged (rows of different lengths): {error}") from error
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise DemosCliError(f"field '{name}' has dtype {array.dtype}, expected a real numeric dtype")
-    if np.issubdtype(array.dtype, np.complexfloating):
-        raise DemosCliError(f"field '{name}' has dtype {array.dtype}, expected a real numeric dtype")
-    if array.ndim == 0:
-        raise DemosCliError(f"field '{name}' is a scalar, expected one row per step")
-    return array
-
-
 def observation_arrays(demos: Any) -> dict[str, np.ndarray] | np.ndarray:
-    """The observations of ``demos``: one array, or a dict of arrays (one per key of a Dict space)."""
-    observations = getattr(demos, "observations", None)
-    if observations is None:
-        raise DemosCliError("the demonstrations have no observations")
+    """The observations of ``demos`` (checked by :func:`check_demonstrations`): one array, or a dict of arrays."""
+    observations = demos.observations
     if isinstance(observations, Mapping):
-        if not observations:
-            raise DemosCliError("field 'observations' is an empty dict, expected one array per observation key")
-        return {str(key): _numeric_array(value, f"observations/{key}") for key, value in observations.items()}
-    return _numeric_array(observations, "observations")
+        return {str(key): np.asarray(value) for key, value in observations.items()}
+    return np.asarray(observations)
 
 
 def check_demonstrations(demos: Any) -> int:
     """
-    Check that demonstrations are consistent before any figure about them is printed or written.
+    Check that demonstrations are consistent before any figure about them is printed or written:
+    :class:`sb3_inril.Demonstrations`' own checks (those of its constructor), run again on what a
+    reader returned, so that a field changed after it was built is caught too. Nothing is kept.
 
     Works on any object with the attributes of :class:`sb3_inril.Demonstrations`; the optional ones
-    (``rewards``, ``dones``, ``terminals``, ``truncations``, ``infos``, ``metadata``) may be missing.
+    (``rewards``, ``dones``, ``episode_terminals``, ``infos``, ``metadata``) may be missing.
 
     :param demos: the demonstrations
     :return: the number of (observation, action) pairs
     :raises DemosCliError: naming the field and what is wrong with it
     """
-    actions = _numeric_array(getattr(demos, "actions", None), "actions")
-    n_pairs = len(actions)
-    if n_pairs == 0:
-        raise DemosCliError("the demonstrations hold no transition ('actions' has 0 rows)")
-    observations = observation_arrays(demos)
-    for key, array in observations.items() if isinstance(observations, dict) else [("observations", observations)]:
-        name = key if key == "observations" else f"observations/{key}"
-        if len(array) != n_pairs:
-            raise DemosCliError(f"ragged data: field '{name}' has {len(array)} rows, 'actions' has {n_pairs}")
-    starts = _numeric_array(getattr(demos, "episode_starts", None), "episode_starts")
-    if starts.ndim != 1 or not np.issubdtype(starts.dtype, np.integer):
-        raise DemosCliError(f"field 'episode_starts' has shape {starts.shape} and dtype {starts.dtype}, expected integers")
-    if len(starts) == 0 or starts[0] != 0 or np.any(np.diff(starts) <= 0) or starts[-1] >= n_pairs:
-        raise DemosCliError(
-            f"field 'episode_starts' {starts[:8].tolist()}{' ...' if len(starts) > 8 else ''} is not a strictly increasing "
-            f"sequence from 0 below the number of transitions ({n_pairs})"
-        )
-    rewards = getattr(demos, "rewards", None)
-    if rewards is not None:
-        rewards = _numeric_array(rewards, "rewards")
-        if rewards.shape != (n_pairs,):
-            raise DemosCliError(f"field 'rewards' has shape {rewards.shape}, expected ({n_pairs},): one reward per transition")
-    for name in FLAG_FIELDS:
-        flags = getattr(demos, name, None)
-        if flags is None:
-            continue
-        flags = _numeric_array(flags, name)
-        if flags.ndim != 1 or len(flags) not in ((n_pairs,) if name == "dones" else (n_pairs, len(starts))):
-            expected = f"({n_pairs},)" if name == "dones" else f"({n_pairs},) or one per episode ({len(starts)},)"
-            raise DemosCliError(f"field '{name}' has shape {flags.shape}, expected {expected}")
-    infos = getattr(demos, "infos", None)
-    if infos is not None:
-        try:
-            n_infos = len(infos)
-        except TypeError as error:
-            raise DemosCliError(f"field 'infos' is {type(infos).__name__}, expected one info dict per transition") from error
-        if n_infos != n_pairs:
-            raise DemosCliError(f"field 'infos' has {n_infos} entries, expected one per transition ({n_pairs})")
-    metadata = getattr(demos, "metadata", None)
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise DemosCliError(f"field 'metadata' is {type(metadata).__name__}, expected a dict")
-    return n_pairs
+    fields: dict[str, Any] = {name: getattr(demos, name, None) for name in DEMONSTRATION_FIELDS}
+    if fields["metadata"] is None:
+        fields["metadata"] = {}
+    elif not isinstance(fields["metadata"], Mapping):
+        raise DemosCliError(f"field 'metadata' is {type(fields['metadata']).__name__}, expected a dict")
+    try:
+        checked = Demonstrations(**fields)
+    except (ValueError, TypeError) as error:
+        raise DemosCliError(str(error).removeprefix("demonstrations: ")) from error
+    return len(checked)
 
 
 def _metadata(demos: Any) -> Mapping[str, Any]:
@@ -273,25 +237,6 @@ def read(source: str, obs_keys: list[str] | None = None, filter_key: str | None 
 
 
 # -- writing -------------------------------------------------------------------------------------
-def existing_outputs(paths: Sequence[str]) -> list[str]:
-    """The paths (files, directories, symlinks, broken ones included) that already exist."""
-    return [path for path in paths if path and os.path.lexists(path)]
-
-
-def refuse_existing_outputs(paths: Sequence[str], force: bool) -> None:
-    """
-    Refuse to overwrite: what a command would write must not exist, unless ``force``.
-
-    :param paths: every file or directory the command would write
-    :param force: allow overwriting
-    :raises FileExistsError: naming the existing paths
-    """
-    existing = existing_outputs(paths)
-    if existing and not force:
-        names = ", ".join(repr(path) for path in existing)
-        raise FileExistsError(f"{names} already exist{'s' if len(existing) == 1 else ''}; pass --force to overwrite")
-
-
 def _is_within(path: str, folder: str) -> bool:
     return os.path.commonpath([path, folder]) == folder
 
@@ -356,49 +301,6 @@ def check_output(source: str, written: str, target: str, force: bool) -> None:
             raise DemosCliError(f"the output {written!r} exists and is not a directory (imitation's format is a directory)")
         if os.listdir(written) and not any(os.path.exists(os.path.join(written, name)) for name in IMITATION_DIR_FILES):
             raise DemosCliError(f"the output {written!r} is a directory that is not an imitation dataset; not replacing it")
-
-
-def _temporary_path(written: str, target: str) -> str:
-    folder, name = os.path.split(written)
-    token = f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    if target == "npz":
-        return os.path.join(folder, f".{name[: -len('.npz')]}.{token}.npz")
-    return os.path.join(folder, f".{name}.{token}")
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.lexists(path):
-        with contextlib.suppress(OSError):
-            os.remove(path)
-
-
-def _move_into_place(temporary: str, written: str) -> None:
-    if not (os.path.isdir(temporary) and os.path.isdir(written) and not os.path.islink(written)):
-        os.replace(temporary, written)
-        return
-    backup = f"{temporary}.old"
-    os.rename(written, backup)
-    try:
-        os.rename(temporary, written)
-    except OSError:
-        os.rename(backup, written)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` as JSON would hold it (arrays as lists, tuples as lists, ...), to compare metadata."""
-
-    def default(item: Any) -> Any:
-        if isinstance(item, np.ndarray):
-            return item.tolist()
-        if isinstance(item, np.generic):
-            return item.item()
-        return str(item)
-
-    return json.loads(json.dumps(value, default=default, sort_keys=True))
 
 
 def _same_values(before: np.ndarray, after: np.ndarray) -> bool:
@@ -476,7 +378,7 @@ def compare(source: Any, written: Any) -> list[str]:
     keys = [key for key in metadata_before if key not in READER_METADATA and metadata_before[key] is not None]
     lost = [key for key in keys if key not in metadata_after]
     changed = [
-        key for key in keys if key in metadata_after and _jsonable(metadata_before[key]) != _jsonable(metadata_after[key])
+        key for key in keys if key in metadata_after and to_jsonable(metadata_before[key]) != to_jsonable(metadata_after[key])
     ]
     if lost or changed:
         parts = [f"lost {lost}" if lost else "", f"changed {changed}" if changed else ""]
@@ -509,21 +411,21 @@ def convert(
     written, note = output_path(destination, target)
     check_output(source, written, target, force)
     demos = read(source, obs_keys, filter_key)
-    temporary = _temporary_path(written, target)
+    temporary = temporary_path(written)
     try:
         produced = save_demonstrations(demos, temporary, format=target)
         produced = os.path.abspath(produced) if isinstance(produced, (str, os.PathLike)) else temporary
         if produced != temporary:
             if not produced.startswith(temporary):  # never move nor remove a path that is not ours
                 raise DemosCliError(f"the writer was asked to write {temporary!r} and says it wrote {produced!r}")
-            _remove(temporary)
+            remove_path(temporary)
             temporary = produced  # the writer appended to the name: verify and move what it wrote
         if not os.path.lexists(temporary):
             raise DemosCliError(f"the writer did not create {temporary!r} (format {target!r})")
         report = compare(demos, load_demonstrations(temporary))
-        _move_into_place(temporary, written)
+        move_into_place(temporary, written)
     finally:
-        _remove(temporary)
+        remove_path(temporary)
     head = f"wrote {len(demos.episode_starts)} episodes, {len(demos.actions)} transitions to {written} ({target}"
     return "\n".join([head + (f"; {note})" if note else ")"), *report])
 

@@ -3,7 +3,7 @@ pre-trained policy with plain PPO and with InRILPPO (same seed, same budget), ev
 
 Run it with ``python -m sb3_inril quickstart`` (``--help`` lists the options). Pre-training and each
 fine-tuning run use ``--num-threads`` torch threads (default: ``$OMP_NUM_THREADS`` if set, else 1;
-see :mod:`sb3_inril.common.parallel`).
+see :mod:`sb3_inril.parallel`).
 """
 
 import argparse
@@ -20,9 +20,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_inril.common.callbacks import EvalCurve
-from sb3_inril.common.parallel import add_num_threads_argument, num_threads_applied, resolve_num_threads, run_tasks
 from sb3_inril.data import demonstration_metadata, demonstration_path
 from sb3_inril.hyperparams import read_entry, split_entry
+from sb3_inril.parallel import add_num_threads_argument, num_threads_applied, resolve_num_threads, run_tasks
 from sb3_inril.ppo import InRILPPO
 
 ENV_ID = "Hopper-v5"

@@ -6,7 +6,7 @@ Every rl_zoo3 flag works as usual (``--algo``, ``--env``, ``-n``, ``-conf``, ``-
 
 Threads: rl_zoo3's ``--num-threads`` (its default, -1, leaves torch's default: one thread per core)
 follows the project's rule here: when it is not given, ``$OMP_NUM_THREADS`` if set, else 1
-(:mod:`sb3_inril.common.parallel`). The number holds for the training process, for the trials of
+(:mod:`sb3_inril.parallel`). The number holds for the training process, for the trials of
 ``-optimize --n-jobs`` (threads of that process) and reaches ``--vec-env subproc`` workers through
 ``OMP_NUM_THREADS``.
 """
@@ -16,7 +16,7 @@ import sys
 
 import rl_zoo3.train
 
-from sb3_inril.common.parallel import apply_num_threads, resolve_num_threads
+from sb3_inril.parallel import apply_num_threads, resolve_num_threads
 from sb3_inril.zoo import register
 
 

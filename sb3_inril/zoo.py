@@ -28,8 +28,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_inril import InRILPPO, InRILSAC, InRILTQC
 from sb3_inril.common.inril import PRETRAIN_ARGUMENTS, InRILMixin
-from sb3_inril.common.loaders import MINARI_ID
 from sb3_inril.data import is_shipped_name, resolve_shipped
+from sb3_inril.demos.loading import MINARI_ID
 from sb3_inril.hyperparams import ZOO_KEYS, hyperparams_dir
 
 # inril_dppo is InRILPPO with its own hyperparameters file: a diffusion policy fine-tuned over its

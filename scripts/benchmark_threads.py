@@ -5,7 +5,7 @@ Each measurement is a fresh process that builds an InRILPPO on the shipped demon
 every round so that a slow moment of the machine hits them alike:
 
 - ``rule``: the thread rule of the entry points (``--num-threads``, else ``$OMP_NUM_THREADS``, else 1;
-  ``sb3_inril.common.parallel``), quiet and loaded;
+  ``sb3_inril.parallel``), quiet and loaded;
 - ``default``: torch's default threads (``OMP_NUM_THREADS`` removed from the child's environment),
   quiet and loaded;
 - ``python``: the floor, a single-threaded pure-Python loop (no torch): the loaded/quiet ratio that
@@ -33,7 +33,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from sb3_inril.common.parallel import THREADS_VARIABLE, add_num_threads_argument, apply_num_threads, resolve_num_threads
+from sb3_inril.parallel import THREADS_VARIABLE, add_num_threads_argument, apply_num_threads, resolve_num_threads
 
 BUSY_LOOP = "while True:\n    pass\n"
 MODES = ("rule", "default", "python")

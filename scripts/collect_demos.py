@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the repository root on the path, for `scripts.*`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sb3_inril.demos_cli import refuse_existing_outputs
+from sb3_inril.demos.files import refuse_existing_outputs
 from scripts.train_expert import ALGOS
 
 

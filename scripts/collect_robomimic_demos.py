@@ -21,7 +21,7 @@ import os
 import sys
 from typing import Any
 
-from sb3_inril.demos_cli import refuse_existing_outputs
+from sb3_inril.demos.files import refuse_existing_outputs
 from sb3_inril.envs.scripted import SCRIPTED_TASKS, collect_robomimic_demos
 
 

@@ -17,8 +17,8 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_inril import InRILPPO, InRILSAC
-from sb3_inril.common.chunking import ActionChunkWrapper, chunk_demonstrations
-from sb3_inril.common.demonstrations import Demonstrations
+from sb3_inril.demos.chunking import ActionChunkWrapper, chunk_demonstrations
+from sb3_inril.demos.demonstrations import Demonstrations
 
 
 class CounterEnv(gym.Env):
@@ -339,7 +339,7 @@ def test_zoo_env_wrapper_key(tmp_path, pendulum_demos):
         "il_interval": 1,
         "demonstrations": "demos.npz",
         "pretrain_kwargs": {"n_steps": 5},
-        "env_wrapper": [{"sb3_inril.common.chunking.ActionChunkWrapper": {"chunk_size": 4}}],
+        "env_wrapper": [{"sb3_inril.demos.chunking.ActionChunkWrapper": {"chunk_size": 4}}],
     }
     with open(tmp_path / "inril_ppo.yml", "w") as file:
         yaml.safe_dump({"Pendulum-v1": entry}, file)

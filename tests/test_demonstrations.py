@@ -8,8 +8,8 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_inril import load_demonstrations
-from sb3_inril.common.demo_buffer import DemonstrationBuffer
-from sb3_inril.common.demonstrations import as_demonstrations, validate_demonstrations
+from sb3_inril.demos.buffer import DemonstrationBuffer
+from sb3_inril.demos.demonstrations import as_demonstrations, validate_demonstrations
 
 OBS_SPACE = spaces.Box(-np.inf, np.inf, (3,), np.float32)
 ACT_SPACE = spaces.Box(-2.0, 2.0, (1,), np.float32)

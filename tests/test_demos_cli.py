@@ -1,7 +1,7 @@
 """``sb3-inril demos inspect|convert``: figures, one-line errors (exit code 2), safe conversion.
 
 Tests commented ``NEEDS save_demonstrations`` depend on ``save_demonstrations`` /
-``load_demonstrations`` (sb3_inril/common/loaders.py) keeping every field through a round trip
+``load_demonstrations`` (sb3_inril/demos/loading.py) keeping every field through a round trip
 (rewards only when present, done flags, infos, metadata); they fail until the loaders do. Every
 other test is independent of how the loaders are written.
 """
@@ -134,8 +134,8 @@ def test_inspect_counts_non_finite_values_instead_of_printing_nan_ranges(monkeyp
 @pytest.mark.parametrize(
     "fields, expected",
     [
-        (dict(observations=np.zeros((5, 3))), "ragged data"),  # 5 observations, 6 actions
-        (dict(observations={"pos": np.zeros((6, 2)), "vel": np.zeros((4, 2))}), "observations/vel"),
+        (dict(observations=np.zeros((5, 3))), "length mismatch"),  # 5 observations, 6 actions
+        (dict(observations={"pos": np.zeros((6, 2)), "vel": np.zeros((4, 2))}), "'vel': 4"),
         (dict(rewards=np.zeros(4)), "rewards"),
         (dict(dones=np.zeros(5, dtype=bool)), "dones"),
         (dict(episode_terminals=np.zeros(3, dtype=bool)), "episode_terminals"),
@@ -144,13 +144,14 @@ def test_inspect_counts_non_finite_values_instead_of_printing_nan_ranges(monkeyp
         (dict(episode_starts=np.array([1, 3])), "episode_starts"),
         (dict(episode_starts=np.array([0, 3, 3])), "episode_starts"),
         (dict(actions=np.array(["a"] * 6)), "dtype"),
-        (dict(actions=np.zeros((0, 1))), "0 rows"),
-        (dict(observations=b"not an array"), "observations"),
+        (dict(actions=np.zeros((0, 1))), "'acts' has 0"),
+        (dict(observations=b"not an array"), "field 'obs'"),
         (dict(observations={}), "empty dict"),
         (dict(metadata=["not", "a", "dict"]), "metadata"),
     ],
 )
 def test_inconsistent_demonstrations_are_reported_never_described(monkeypatch, capsys, fields, expected):
+    """What a reader returns passes Demonstrations' own checks again (not a second set of checks)."""
     monkeypatch.setattr(demos_cli, "load_demonstrations", lambda source, **kwargs: fake_demos(**fields))
     assert_one_error_line(*run(capsys, "inspect", "whatever-id"), expected)
 
@@ -438,7 +439,7 @@ def test_convert_keeps_rewards(tmp_path, capsys):
 
 # -- convert: the written output is checked against the source ------------------------------------
 class FakeStore:
-    """A reader and a writer independent of sb3_inril.common.loaders: pickles what it is given."""
+    """A reader and a writer independent of sb3_inril.demos.loading: pickles what it is given."""
 
     def __init__(self, source: str, demos: SimpleNamespace, lose: str | None = None) -> None:
         self.source, self.demos, self.lose = source, demos, lose

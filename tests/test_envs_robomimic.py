@@ -12,8 +12,8 @@ from gymnasium import spaces
 from stable_baselines3.common.env_checker import check_env
 
 from sb3_inril import InRILPPO, load_demonstrations
-from sb3_inril.common.loaders import DemonstrationSpec, check_observation_layout
 from sb3_inril.data import demonstration_metadata, demonstration_path
+from sb3_inril.demos.loading import DemonstrationSpec, check_observation_layout
 from sb3_inril.envs import ROBOMIMIC_TASKS, make_robomimic_env, robomimic_env_id
 from sb3_inril.envs.robomimic import (
     DEFAULT_OBS_KEYS,
@@ -290,7 +290,7 @@ def test_check_env(observation_format):
         (dict(task="Lift", object_layout="v14"), "object_layout: expected one of ('v141', 'v15'), found 'v14'"),
         (dict(), "task: expected a robomimic task name or env_args"),
         (dict(task="Lift", reward_type="shaped"), "reward_type: expected 'sparse' or 'dense', found 'shaped'"),
-        (dict(task="Lift", horizon=0), "horizon: expected a positive number of steps, found 0"),
+        (dict(task="Lift", horizon=0), "horizon: expected a positive int, found 0"),
         (dict(task="Lift", obs_keys=["object", "robot0_eef_speed"]), "obs_keys: ['robot0_eef_speed'] not observations"),
         (dict(env_args={"env_kwargs": {}}), "env_args: expected a dict with 'env_name'"),
         (dict(env_args={"env_name": "Lift", "type": 2}), "env_args: field 'type' is 2, expected 1"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sb3_inril import InRILPPO, InRILSAC, load_demonstrations, save_demonstrations
-from sb3_inril.common.loaders import DemonstrationSpec, detect_format
+from sb3_inril.demos.loading import DemonstrationSpec, detect_format
 
 
 def pendulum_trajectories(n: int = 4, length: int = 30, seed: int = 0):

@@ -15,7 +15,7 @@ import torch as th
 from gymnasium import spaces
 
 from sb3_inril import InRILPPO, InRILSAC, load_demonstrations
-from sb3_inril.common.demonstrations import Demonstrations, validate_observations
+from sb3_inril.demos.demonstrations import Demonstrations, validate_observations
 
 N = 40  # 4 episodes of 10 pairs, Pendulum-v1 shaped
 

@@ -1,11 +1,11 @@
-"""The thread rule and the task runner of the programs (sb3_inril.common.parallel)."""
+"""The thread rule and the task runner of the programs (sb3_inril.parallel)."""
 
 import os
 
 import pytest
 import torch as th
 
-from sb3_inril.common.parallel import (
+from sb3_inril.parallel import (
     THREADS_VARIABLE,
     apply_num_threads,
     num_threads_applied,

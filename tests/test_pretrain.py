@@ -23,8 +23,8 @@ from sb3_inril.common.behaviour_cloning import (
     PretrainDivergedError,
     _BestTracker,
 )
-from sb3_inril.common.chunking import ActionChunkWrapper
 from sb3_inril.data import demonstration_metadata
+from sb3_inril.demos.chunking import ActionChunkWrapper
 
 SMALL = dict(n_steps=64, batch_size=16, n_epochs=2, seed=0, device="cpu")
 

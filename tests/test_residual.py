@@ -109,7 +109,7 @@ def test_residual_errors(pendulum_demos):
         InRILPPO("CnnPolicy", "Pendulum-v1", demonstrations=pendulum_demos, gradient_separation="residual")
     with pytest.raises(ValueError, match="separates IL and RL by construction"):
         InRILPPO("ResidualMlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, gradient_separation="surgery")
-    with pytest.raises(ValueError, match="residual_scale: expected a positive float, found 0"):
+    with pytest.raises(ValueError, match=r"residual_scale: expected a finite value in \(0.0, inf\), found 0.0"):
         make(InRILSAC, dict(OFF_SMALL, policy_kwargs=dict(residual_scale=0)), pendulum_demos)
     with pytest.raises(ValueError, match="need a Box action space"):
         InRILPPO("MlpPolicy", "CartPole-v1", gradient_separation="residual")

@@ -18,11 +18,11 @@ from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, VecTransposeImage, unwrap_vec_wrapper
 
-from sb3_inril.common.chunking import chunk_demonstrations
-from sb3_inril.common.demo_buffer import DemonstrationBuffer, TensorObservations
-from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
-from sb3_inril.common.loaders import check_observation_layout, detect_format, load_demonstrations
 from sb3_inril.data import is_shipped_name, resolve_shipped
+from sb3_inril.demos.buffer import DemonstrationBuffer, TensorObservations
+from sb3_inril.demos.chunking import chunk_demonstrations
+from sb3_inril.demos.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
+from sb3_inril.demos.loading import check_observation_layout, detect_format, load_demonstrations
 
 
 def file_fingerprint(path: str) -> dict[str, Any]:
@@ -208,7 +208,7 @@ class DemonstrationAttachmentMixin:
             raise
 
     def _env_action_chunk_size(self) -> int | None:
-        """The ``action_chunk_size`` of the env's :class:`sb3_inril.common.chunking.ActionChunkWrapper`, if any
+        """The ``action_chunk_size`` of the env's :class:`sb3_inril.demos.chunking.ActionChunkWrapper`, if any
         (VecEnv wrappers such as VecNormalize forward ``get_attr`` to the envs)."""
         env = getattr(self, "env", None)
         if env is None or not env.has_attr("action_chunk_size"):

@@ -22,8 +22,8 @@ from stable_baselines3.common import utils
 from stable_baselines3.common.vec_env import VecNormalize
 from tqdm.auto import tqdm
 
-from sb3_inril.common.demo_buffer import DemonstrationBatch, DemonstrationBuffer
 from sb3_inril.common.validation import check_bool, check_float, check_positive_int
+from sb3_inril.demos.buffer import DemonstrationBatch, DemonstrationBuffer
 
 if TYPE_CHECKING:
     from sb3_inril.common.inril import InRILMixin

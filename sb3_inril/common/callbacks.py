@@ -11,6 +11,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch.utils.hooks import RemovableHandle
 
 from sb3_inril.common.schedule import is_inril_model
+from sb3_inril.common.validation import check_positive_int
 
 if TYPE_CHECKING:
     from sb3_inril.common.inril import InRILMixin
@@ -185,8 +186,7 @@ class FineTuningDiagnostics(BaseCallback):
 
     def __init__(self, every: int = 1, verbose: int = 0) -> None:
         super().__init__(verbose)
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"FineTuningDiagnostics: every expected a positive integer, found {every!r}")
+        check_positive_int("every", every, allow_none=False)
         self.every = every
         self.rows: list[dict[str, float]] = []
         self._last_recorded: int | None = None

@@ -29,8 +29,6 @@ except ImportError:  # stable-baselines3 < 2.7: the same conversion under its ol
 
 from sb3_inril.common.attachment import DemonstrationAttachmentMixin
 from sb3_inril.common.behaviour_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
-from sb3_inril.common.demo_buffer import DemonstrationBatch, TensorObservations
-from sb3_inril.common.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
 from sb3_inril.common.policy_protocol import GENERIC_IL_LOSSES, il_losses_of, policy_hook, separates_il_and_rl
 from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
@@ -43,6 +41,8 @@ from sb3_inril.common.validation import (
     check_positive_int,
     check_rate,
 )
+from sb3_inril.demos.buffer import DemonstrationBatch, TensorObservations
+from sb3_inril.demos.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
 
 SEPARATIONS = (None, "surgery", "residual")
 # Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.

@@ -9,8 +9,8 @@ from typing import Any
 import torch as th
 from stable_baselines3.common.distributions import Distribution
 
-from sb3_inril.common.demo_buffer import TensorObservations
 from sb3_inril.common.inril import InRILMixin
+from sb3_inril.demos.buffer import TensorObservations
 
 
 class InRILOffPolicyMixin(InRILMixin):

@@ -12,9 +12,9 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 
-from sb3_inril.common.demo_buffer import TensorObservations
 from sb3_inril.common.inril import InRILMixin
 from sb3_inril.common.policy_protocol import policy_hook
+from sb3_inril.demos.buffer import TensorObservations
 
 
 class InRILOnPolicyMixin(InRILMixin):

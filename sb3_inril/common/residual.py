@@ -17,6 +17,8 @@ from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN
 from torch import nn
 
+from sb3_inril.common.validation import check_float
+
 
 def build_residual_mlp(
     input_dim: int, net_arch: list[int], activation_fn: type[nn.Module], output_dim: int
@@ -38,8 +40,7 @@ def build_residual_mlp(
 
 
 def check_residual_arguments(residual_scale: float, residual_net_arch: list[int] | None) -> list[int]:
-    if not residual_scale > 0:
-        raise ValueError(f"residual_scale: expected a positive float, found {residual_scale!r}")
+    check_float("residual_scale", residual_scale, 0.0, low_open=True)
     net_arch = [64, 64] if residual_net_arch is None else list(residual_net_arch)
     if not all(isinstance(width, int) and width > 0 for width in net_arch):
         raise ValueError(f"residual_net_arch: expected a list of positive ints, found {residual_net_arch!r}")

@@ -53,7 +53,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sb3_inril.common.loaders import check_observation_layout
+from sb3_inril.common.validation import check_positive_int
+from sb3_inril.demos.files import to_jsonable
+from sb3_inril.demos.formats.base import OBSERVATION_FORMATS
+from sb3_inril.demos.loading import check_observation_layout
 
 #: The robomimic tasks, their robots, and robomimic's evaluation horizons.
 ROBOMIMIC_TASKS: dict[str, dict[str, Any]] = {
@@ -104,7 +107,6 @@ V141_OBJECT_OBSERVABLES: dict[str, tuple[str, ...]] = {
 _V141_NEGATED_OBSERVABLES: dict[str, tuple[str, ...]] = {"Lift": ("gripper_to_cube_pos",)}
 #: ``object_layout`` values: robomimic's ``low_dim_v141`` files (robosuite <= 1.4) and ``low_dim_v15`` files.
 OBJECT_LAYOUTS = ("v141", "v15")
-OBSERVATION_FORMATS = ("flat", "dict")
 
 _RENDERING_OFF = dict(has_renderer=False, has_offscreen_renderer=False, use_camera_obs=False)
 #: robomimic's name of a camera's image: ``<camera>_image`` (robosuite 1.5 uses the same names).
@@ -334,8 +336,7 @@ class RobomimicEnv(gym.Env):
             kwargs["seed"] = int(seed)
         if horizon is None:
             horizon = ROBOMIMIC_TASKS.get(task, {}).get("horizon", 400)
-        if int(horizon) < 1:
-            raise ValueError(f"horizon: expected a positive number of steps, found {horizon}")
+        check_positive_int("horizon", horizon, allow_none=False)
         self.task = task
         self.horizon = int(horizon)
         self.reward_type = reward_type
@@ -355,7 +356,7 @@ class RobomimicEnv(gym.Env):
         #: The observables the ``object`` vector concatenates (None: robosuite's ``object-state``).
         self.object_observables = self._setup_object_layout() if object_layout == "v141" else None
         # The layout is recorded: a file written from this env is read back with it (from_dataset).
-        self.env_args = {"env_name": task, "type": 1, "env_kwargs": _jsonable(kwargs), "object_layout": object_layout}
+        self.env_args = {"env_name": task, "type": 1, "env_kwargs": to_jsonable(kwargs), "object_layout": object_layout}
         self.observation_format = observation_format
 
         raw = self.env.reset()
@@ -402,7 +403,7 @@ class RobomimicEnv(gym.Env):
         :param kwargs: more :class:`RobomimicEnv` arguments (``object_layout`` defaults to the file's,
             see :func:`object_layout_of_env_args`)
         """
-        from sb3_inril.common.loaders import read_robomimic_env_args, robomimic_obs_layout
+        from sb3_inril.demos.loading import read_robomimic_env_args, robomimic_obs_layout
 
         file_layout = robomimic_obs_layout(path, include_images=True)
         low_dim = robomimic_obs_layout(path)
@@ -627,18 +628,6 @@ def _negated(sensor_fn: Any) -> Any:
 
     negated.__name__ = sensor_fn.__name__
     return negated
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def make_robomimic_env(task_or_dataset: str, **kwargs: Any) -> RobomimicEnv:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from sb3_inril.demos.files import atomic_output
 from sb3_inril.envs.robomimic import RobomimicEnv
 
 SCRIPTED_TASKS = ("Lift", "PickPlaceCan")
@@ -221,7 +222,7 @@ def collect_robomimic_demos(
     names = [f"demo_{index}" for index in range(len(episodes))]
     n_valid = round(valid_fraction * len(names))
     valid = set(rng.permutation(names)[:n_valid].tolist()) if n_valid else set()
-    with h5py.File(path + ".tmp", "w") as file:
+    with atomic_output(path) as temporary, h5py.File(temporary, "w") as file:
         data = file.create_group("data")
         for name, (episode_seed, model_file, steps) in zip(names, episodes):
             group = data.create_group(name)
@@ -250,7 +251,6 @@ def collect_robomimic_demos(
         mask = file.create_group("mask")
         mask.create_dataset("train", data=np.array([n for n in names if n not in valid], dtype="S"))
         mask.create_dataset("valid", data=np.array([n for n in names if n in valid], dtype="S"))
-    os.replace(path + ".tmp", path)
     with open(os.path.splitext(path)[0] + ".json", "w") as file:
         json.dump(stats, file, indent=2)
     return stats
