@@ -47,10 +47,16 @@ import argparse
 import csv
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the repository root on the path, for `scripts.*`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from scripts.bootstrap import bootstrap_mean_ci, percentile_bootstrap
 
 COLUMNS = {"return": "eval_return_mean", "success": "eval_success_rate"}
 
@@ -88,17 +94,9 @@ def stratified_bootstrap_ci(
     :param seed: of the resampling
     :return: the statistic on the data, the interval's low and high ends
     """
-    tasks = [np.asarray(scores, dtype=float).ravel() for scores in scores_per_task]
-    if not tasks or any(scores.size == 0 for scores in tasks):
+    if not scores_per_task or any(np.asarray(scores).size == 0 for scores in scores_per_task):
         raise ValueError("stratified_bootstrap_ci: expected at least one run in every task")
-    rng = np.random.default_rng(seed)
-    point = float(statistic(np.concatenate(tasks)))
-    resampled = [
-        float(statistic(np.concatenate([scores[rng.integers(0, scores.size, scores.size)] for scores in tasks])))
-        for _ in range(n_resamples)
-    ]
-    tail = 100 * (1 - confidence) / 2
-    return point, float(np.percentile(resampled, tail)), float(np.percentile(resampled, 100 - tail))
+    return percentile_bootstrap(scores_per_task, lambda tasks: statistic(np.concatenate(tasks)), n_resamples, confidence, seed)
 
 
 def probability_of_improvement(x_per_task: Sequence[np.ndarray], y_per_task: Sequence[np.ndarray]) -> float:
@@ -135,19 +133,16 @@ def probability_of_improvement_ci(
 ) -> tuple[float, float, float]:
     """:func:`probability_of_improvement` and its stratified bootstrap interval (the runs of X and of
     Y resampled independently within each task)."""
-    rng = np.random.default_rng(seed)
-    xs = [np.asarray(x, dtype=float).ravel() for x in x_per_task]
-    ys = [np.asarray(y, dtype=float).ravel() for y in y_per_task]
-    point = probability_of_improvement(xs, ys)
-    resampled = []
-    for _ in range(n_resamples):
-        resampled.append(
-            probability_of_improvement(
-                [x[rng.integers(0, x.size, x.size)] for x in xs], [y[rng.integers(0, y.size, y.size)] for y in ys]
-            )
-        )
-    tail = 100 * (1 - confidence) / 2
-    return point, float(np.percentile(resampled, tail)), float(np.percentile(resampled, 100 - tail))
+    n_tasks = len(x_per_task)
+    probability_of_improvement(x_per_task, y_per_task)  # checks the tasks and runs first
+    # The runs of X, then those of Y, each resampled within its task (one stream, X's tasks first).
+    return percentile_bootstrap(
+        [*x_per_task, *y_per_task],
+        lambda groups: probability_of_improvement(groups[:n_tasks], groups[n_tasks:]),
+        n_resamples,
+        confidence,
+        seed,
+    )
 
 
 def read_task(folder: str) -> dict[str, Any]:
@@ -314,12 +309,7 @@ def bar_of_the_recipe(
         shared = sorted(set(ordered) & set(base or {}))
         if base is not None and shared:
             differences = np.array([ordered[s][-1][1] - sorted(base[s])[-1][1] for s in shared])
-            means = differences[rng.integers(0, len(shared), (n_resamples, len(shared)))].mean(axis=1)
-            row["final_minus_baseline"] = (
-                float(differences.mean()),
-                float(np.percentile(means, 2.5)),
-                float(np.percentile(means, 97.5)),
-            )
+            row["final_minus_baseline"] = bootstrap_mean_ci(differences, n_resamples, rng=rng)
             row["not_below_baseline"] = bool(differences.mean() >= 0)
         result[method] = row
     return result

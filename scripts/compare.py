@@ -62,6 +62,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
+if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the repository root on the path, for `scripts.*`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from sb3_inril import DemonstrationReplayBuffer, InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, FineTuningDiagnostics, evaluate_with_success
 from sb3_inril.data import SHIPPED_PREFIX
@@ -69,6 +72,7 @@ from sb3_inril.demos.chunking import ActionChunkWrapper
 from sb3_inril.demos.files import write_atomically  # a reader (or a resumed sweep) never sees half a file
 from sb3_inril.hyperparams import read_entry, split_entry
 from sb3_inril.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
+from scripts.bootstrap import bootstrap_mean_ci
 
 ALGOS: dict[str, type[InRILPPO] | type[InRILSAC]] = {"ppo": InRILPPO, "sac": InRILSAC}
 BASE_METHODS = ("bc", "rl", "bc_reg", "bc_reg_fade", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
@@ -264,14 +268,8 @@ def run_sweep(
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Mean over seeds and its 95% percentile-bootstrap confidence interval."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = rng.choice(values, size=(n_resamples, len(values)), replace=True).mean(axis=1)
-    return float(values.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    """Mean over seeds (non-finite values left out) and its 95% percentile-bootstrap confidence interval."""
+    return bootstrap_mean_ci(values, n_resamples, rng=seed)
 
 
 METRICS = {"return": (1, "evaluation return"), "success": (3, "evaluation success rate")}
