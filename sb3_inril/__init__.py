@@ -5,9 +5,11 @@ from sb3_inril.demos import (
     DemonstrationBuffer,
     DemonstrationReplayBuffer,
     Demonstrations,
-    DemoReplayBuffer,
     load_demonstrations,
     save_demonstrations,
+)
+from sb3_inril.demos import (
+    DemoReplayBuffer as DemoReplayBuffer,  # its first name, kept as an alias (not in __all__)
 )
 from sb3_inril.envs import register_robomimic_envs
 from sb3_inril.ppo import InRILPPO
@@ -22,7 +24,6 @@ with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handle
 register_robomimic_envs()
 
 __all__ = [
-    "DemoReplayBuffer",
     "DemonstrationBuffer",
     "DemonstrationReplayBuffer",
     "Demonstrations",

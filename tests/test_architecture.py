@@ -54,6 +54,17 @@ def test_no_import_cycles():
 
 def test_helpers_use_the_public_extension_api():
     private = re.compile(r"\bmodel\._(il_|n_|rl_|check)")
-    for name in ("surgery.py", "callbacks.py", "behaviour_cloning.py"):
+    for name in ("surgery.py", "callbacks.py", "behavior_cloning.py"):
         source = (PACKAGE / "common" / name).read_text()
         assert not private.findall(source), name
+
+
+def test_demonstration_io_lies_below_the_mechanism():
+    """sb3_inril.demos imports nothing of the mechanism (sb3_inril.common), and the mechanism's
+    modules hold no demonstration I/O of their own (only the deprecated shims of the old paths)."""
+    for path in (PACKAGE / "demos").rglob("*.py"):
+        mechanism = sorted(target for target in imports_of(path) if target.startswith("sb3_inril.common"))
+        assert not mechanism, (path.name, mechanism)
+    for name in ("demonstrations", "loaders", "demo_buffer", "demo_replay", "chunking", "hdf5_store", "parallel", "validation"):
+        source = (PACKAGE / "common" / f"{name}.py").read_text()
+        assert "moved_module_getattr" in source and len(source.splitlines()) < 12, name

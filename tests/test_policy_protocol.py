@@ -194,7 +194,7 @@ def test_policy_hook_refuses_a_name_outside_the_protocol():
 def test_the_core_asks_no_policy_what_it_is():
     """The mechanism's modules import no policy module and test no policy class."""
     policy_modules = ("sb3_inril.common.diffusion", "sb3_inril.common.residual", "sb3_inril.ppo", "sb3_inril.sac")
-    for name in ("inril.py", "on_policy.py", "off_policy.py", "behaviour_cloning.py", "attachment.py", "schedule.py"):
+    for name in ("inril.py", "on_policy.py", "off_policy.py", "behavior_cloning.py", "attachment.py", "schedule.py"):
         tree = ast.parse((PACKAGE / "common" / name).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:

@@ -15,7 +15,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_inril import InRILPPO, InRILSAC, InRILTD3
-from sb3_inril.common.behaviour_cloning import (
+from sb3_inril.common.behavior_cloning import (
     DEFAULT_MAX_EPOCHS,
     PATIENCE_EPOCH_STEPS,
     EarlyStopping,

@@ -11,7 +11,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch.utils.hooks import RemovableHandle
 
 from sb3_inril.common.schedule import is_inril_model
-from sb3_inril.common.validation import check_positive_int
+from sb3_inril.validation import check_positive_int
 
 if TYPE_CHECKING:
     from sb3_inril.common.inril import InRILMixin

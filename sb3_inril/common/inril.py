@@ -5,7 +5,7 @@
 registers a post-step hook on the optimizer that updates the actor, counts the RL gradient steps
 there (:class:`sb3_inril.common.schedule.InterleavingState`), and after every ``il_interval`` of
 them takes ``il_steps`` behaviour-cloning steps on demonstration minibatches with its own
-optimizer (:class:`sb3_inril.common.behaviour_cloning.ILLossCalculator`). Where the actor is, is
+optimizer (:class:`sb3_inril.common.behavior_cloning.ILLossCalculator`). Where the actor is, is
 the family's business (:mod:`sb3_inril.common.on_policy`, :mod:`sb3_inril.common.off_policy`);
 how demonstrations are attached and saved is :mod:`sb3_inril.common.attachment`'s.
 """
@@ -28,11 +28,13 @@ except ImportError:  # stable-baselines3 < 2.7: the same conversion under its ol
     from stable_baselines3.common.utils import get_schedule_fn as FloatSchedule  # type: ignore[assignment]  # the older name of the same conversion
 
 from sb3_inril.common.attachment import DemonstrationAttachmentMixin
-from sb3_inril.common.behaviour_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
+from sb3_inril.common.behavior_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
 from sb3_inril.common.policy_protocol import GENERIC_IL_LOSSES, il_losses_of, policy_hook, separates_il_and_rl
 from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
-from sb3_inril.common.validation import (
+from sb3_inril.demos.buffer import DemonstrationBatch, TensorObservations
+from sb3_inril.demos.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
+from sb3_inril.validation import (
     check_bool,
     check_choice,
     check_float,
@@ -41,8 +43,6 @@ from sb3_inril.common.validation import (
     check_positive_int,
     check_rate,
 )
-from sb3_inril.demos.buffer import DemonstrationBatch, TensorObservations
-from sb3_inril.demos.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
 
 SEPARATIONS = (None, "surgery", "residual")
 # Diagnostics (validation loss, drift) are computed on at most this many held-out pairs.
@@ -687,7 +687,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         and leaves the policy with the weights of its best epoch; a ``UserWarning`` says when the
         budget ran out while the loss was still improving. A loss that diverges (non-finite, over
         1,000 times its first value, or a distribution with non-finite parameters) raises
-        :class:`~sb3_inril.common.behaviour_cloning.PretrainDivergedError` (a ``ValueError``) with the
+        :class:`~sb3_inril.common.behavior_cloning.PretrainDivergedError` (a ``ValueError``) with the
         policy and VecNormalize statistics put back. The pre-trained policy becomes the reference of
         ``train/policy_drift``.
 

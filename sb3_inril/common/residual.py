@@ -17,7 +17,7 @@ from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN
 from torch import nn
 
-from sb3_inril.common.validation import check_float
+from sb3_inril.validation import check_float
 
 
 def build_residual_mlp(

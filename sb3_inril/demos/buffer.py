@@ -22,7 +22,6 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_inril.common.validation import check_float
 from sb3_inril.demos.demonstrations import (
     Demonstrations,
     DemonstrationSource,
@@ -31,6 +30,7 @@ from sb3_inril.demos.demonstrations import (
 )
 from sb3_inril.demos.hdf5_store import LazyRows
 from sb3_inril.demos.loading import load_demonstrations
+from sb3_inril.validation import check_float
 
 #: Observations as tensors: one, or one per key of a Dict observation space.
 TensorObservations = th.Tensor | dict[str, th.Tensor]

@@ -18,8 +18,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sb3_inril.common.validation import check_choice, check_float, check_positive_int
 from sb3_inril.demos.demonstrations import Demonstrations, as_demonstrations, take_rows
+from sb3_inril.validation import check_choice, check_float, check_positive_int
 
 #: The tail rules of :func:`chunk_demonstrations`.
 TAIL_RULES = ("pad", "drop")

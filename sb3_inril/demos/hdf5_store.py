@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sb3_inril.common.validation import check_non_negative_int, check_positive_int
+from sb3_inril.validation import check_non_negative_int, check_positive_int
 
 #: Cache bound when none is given: 512 MiB (about 24,000 rows of 84 x 84 x 3 uint8 images).
 DEFAULT_CACHE_BYTES = 512 * 2**20

@@ -25,9 +25,9 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_inril.common.validation import check_float
 from sb3_inril.demos.demonstrations import Demonstrations
 from sb3_inril.demos.loading import load_demonstrations
+from sb3_inril.validation import check_float
 
 
 class DemonstrationReplayBuffer(ReplayBuffer):
@@ -165,5 +165,5 @@ class DemonstrationReplayBuffer(ReplayBuffer):
         return ReplayBufferSamples(*fields)  # type: ignore[arg-type]  # only the optional fields can be None
 
 
-#: The name this buffer had before 0.2 (kept as an alias).
+#: The name this buffer had first (kept as an alias).
 DemoReplayBuffer = DemonstrationReplayBuffer

@@ -53,10 +53,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sb3_inril.common.validation import check_positive_int
 from sb3_inril.demos.files import to_jsonable
 from sb3_inril.demos.formats.base import OBSERVATION_FORMATS
 from sb3_inril.demos.loading import check_observation_layout
+from sb3_inril.validation import check_positive_int
 
 #: The robomimic tasks, their robots, and robomimic's evaluation horizons.
 ROBOMIMIC_TASKS: dict[str, dict[str, Any]] = {

@@ -43,7 +43,7 @@ from sb3_inril.common.diffusion.buffers import (
     DictDenoisingChainRolloutBuffer,
 )
 from sb3_inril.common.diffusion.denoiser import BETA_SCHEDULES, SAMPLERS, DiffusionSchedule, MlpDenoiser
-from sb3_inril.common.validation import check_choice, check_float, check_positive_int
+from sb3_inril.validation import check_choice, check_float, check_positive_int
 
 LOG_PROB_REDUCTIONS = ("mean", "sum")
 
