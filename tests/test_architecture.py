@@ -65,6 +65,15 @@ def test_demonstration_io_lies_below_the_mechanism():
     for path in (PACKAGE / "demos").rglob("*.py"):
         mechanism = sorted(target for target in imports_of(path) if target.startswith("sb3_inril.common"))
         assert not mechanism, (path.name, mechanism)
-    for name in ("demonstrations", "loaders", "demo_buffer", "demo_replay", "chunking", "hdf5_store", "parallel", "validation"):
+    for name in (
+        "demonstrations",
+        "loaders",
+        "demo_buffer",
+        "demo_replay",
+        "chunking",
+        "hdf5_store",
+        "parallel",
+        "validation",
+    ):
         source = (PACKAGE / "common" / f"{name}.py").read_text()
         assert "moved_module_getattr" in source and len(source.splitlines()) < 12, name
