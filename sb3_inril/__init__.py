@@ -12,6 +12,7 @@ from sb3_inril.demos import (
     DemoReplayBuffer as DemoReplayBuffer,  # its first name, kept as an alias (not in __all__)
 )
 from sb3_inril.envs import register_robomimic_envs
+from sb3_inril.idql import IDQL, InRILIDQL
 from sb3_inril.ppo import InRILPPO
 from sb3_inril.sac import InRILSAC
 from sb3_inril.td3 import InRILTD3
@@ -24,10 +25,12 @@ with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handle
 register_robomimic_envs()
 
 __all__ = [
+    "IDQL",
     "DemonstrationBuffer",
     "DemonstrationReplayBuffer",
     "Demonstrations",
     "InRILA2C",
+    "InRILIDQL",
     "InRILPPO",
     "InRILSAC",
     "InRILTD3",

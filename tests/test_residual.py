@@ -105,7 +105,7 @@ def test_selected_by_policy_name_and_options(pendulum_demos):
 
 
 def test_residual_errors(pendulum_demos):
-    with pytest.raises(ValueError, match="'residual' needs 'MlpPolicy' or a residual policy"):
+    with pytest.raises(ValueError, match="'residual' needs a residual policy"):
         InRILPPO("CnnPolicy", "Pendulum-v1", demonstrations=pendulum_demos, gradient_separation="residual")
     with pytest.raises(ValueError, match="separates IL and RL by construction"):
         InRILPPO("ResidualMlpPolicy", "Pendulum-v1", demonstrations=pendulum_demos, gradient_separation="surgery")

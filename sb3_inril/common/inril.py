@@ -218,13 +218,14 @@ class InRILMixin(DemonstrationAttachmentMixin):
     @classmethod
     def _residual_policy(cls, policy: str | type[BasePolicy]) -> str | type[BasePolicy]:
         """The residual counterpart of ``policy`` for ``gradient_separation="residual"``."""
-        if policy == "MlpPolicy":
+        if policy == "MlpPolicy" and "ResidualMlpPolicy" in cls.policy_aliases:  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
             return "ResidualMlpPolicy"
         policy_class = cls.policy_aliases.get(policy) if isinstance(policy, str) else policy  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
         if separates_il_and_rl(policy_class):
             return policy
         raise ValueError(
-            f"gradient_separation: 'residual' needs 'MlpPolicy' or a residual policy (e.g. 'ResidualMlpPolicy'), found {policy!r}"
+            f"gradient_separation: 'residual' needs a residual policy ('ResidualMlpPolicy', or 'MlpPolicy' where "
+            f"{cls.__name__} has one), found {policy!r}"
         )
 
     @property
@@ -647,7 +648,10 @@ class InRILMixin(DemonstrationAttachmentMixin):
         batch = self.demo_buffer.validation_batch(MAX_DIAGNOSTIC_BATCH)
         if batch is None:
             return {}
-        with th.no_grad():
+        # Diagnostics draw nothing from the global RNGs (a policy that samples to act, IDQL's, would
+        # otherwise make a run with logging differ from one without).
+        devices = [self.device] if self.device.type == "cuda" else []
+        with th.no_grad(), th.random.fork_rng(devices=devices):
             val_loss = self._il_loss_calculator(self, batch, held_out=True).item()
             actions = self.policy._predict(batch.observations, deterministic=True)
             reference = self.pretrained_policy._predict(batch.observations, deterministic=True)

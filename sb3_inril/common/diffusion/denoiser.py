@@ -186,3 +186,64 @@ class MlpDenoiser(nn.Module):
 
     def forward(self, x: th.Tensor, t: th.Tensor, condition: th.Tensor) -> th.Tensor:
         return self.net(th.cat([x, self.time_embedding(t), condition], dim=-1))
+
+
+def denoising_loss(
+    denoiser: nn.Module,
+    schedule: DiffusionSchedule,
+    x0: th.Tensor,
+    condition: th.Tensor,
+    generator: th.Generator | None = None,
+) -> th.Tensor:
+    """
+    The DDPM noise-prediction loss ``|| eps - eps_theta(x_t, t, s) ||^2`` of clean (flattened)
+    actions ``x0`` in ``[-1, 1]``, ``t`` uniform over the schedule's T timesteps, ``eps ~ N(0, I)``:
+    the IL loss of every diffusion policy of the package (DPPO's and IDQL's).
+
+    :param condition: the observation features the denoiser is conditioned on, one row per action
+    :param generator: draw ``t`` and ``eps`` from it (held-out losses use a fixed one, so that they
+        are comparable from one evaluation to the next and draw nothing from the global RNG)
+    """
+    x0 = x0.reshape(x0.shape[0], -1)
+    t = th.randint(0, schedule.n_steps, (x0.shape[0],), device=x0.device, generator=generator)
+    noise = th.randn(x0.shape, device=x0.device, generator=generator)
+    x_t = schedule.add_noise(x0, t, noise)
+    return th.mean((denoiser(x_t, t, condition) - noise) ** 2)
+
+
+def sample_ddpm(
+    denoiser: nn.Module,
+    schedule: DiffusionSchedule,
+    condition: th.Tensor,
+    action_dim: int,
+    step_coefficients: list[list[float]],
+    deterministic: bool = False,
+    min_sampling_std: float = 0.1,
+    randn_clip_value: float | None = 3.0,
+) -> th.Tensor:
+    """
+    Actions drawn by the full DDPM chain from Gaussian noise, one per row of ``condition``, in
+    ``[-1, 1]`` (the action is clipped after the last step).
+
+    The noise scale of each step is DPPO's: the posterior std floored at ``min_sampling_std`` when
+    exploring; when ``deterministic``, floored at 1e-3 and zero at the last step (a less noisy
+    sample, still a sample: the chain starts from noise).
+
+    :param step_coefficients: the rows of ``schedule.step_table(schedule.sampler_timesteps("ddpm"), "ddpm")``
+    :param randn_clip_value: each step's noise is clipped to ``[-c, c]`` (None: not clipped)
+    """
+    n_steps = len(step_coefficients)
+    x = th.randn((condition.shape[0], action_dim), device=condition.device)
+    for i, coefficients in enumerate(step_coefficients):
+        t = th.full((x.shape[0],), n_steps - 1 - i, device=x.device, dtype=th.long)
+        mean, std = schedule.transition(x, denoiser(x, t, condition), coefficients, "ddpm")
+        last = i == n_steps - 1
+        if deterministic:
+            scale = 0.0 if last else max(float(std), 1e-3)
+        else:
+            scale = max(float(std), min_sampling_std)
+        noise = th.randn_like(mean)
+        if randn_clip_value is not None:
+            noise = noise.clamp(-randn_clip_value, randn_clip_value)
+        x = mean + scale * noise
+    return x.clamp(-1.0, 1.0)

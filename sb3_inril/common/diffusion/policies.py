@@ -42,7 +42,7 @@ from sb3_inril.common.diffusion.buffers import (
     DenoisingChainStorageMixin,
     DictDenoisingChainRolloutBuffer,
 )
-from sb3_inril.common.diffusion.denoiser import BETA_SCHEDULES, SAMPLERS, DiffusionSchedule, MlpDenoiser
+from sb3_inril.common.diffusion.denoiser import BETA_SCHEDULES, SAMPLERS, DiffusionSchedule, MlpDenoiser, denoising_loss
 from sb3_inril.validation import check_choice, check_float, check_positive_int
 
 LOG_PROB_REDUCTIONS = ("mean", "sum")
@@ -451,11 +451,7 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
         :param generator: draw ``t`` and ``eps`` from it (held-out losses use a fixed one, so that
             they are comparable from one evaluation to the next and draw nothing from the global RNG)
         """
-        actions = actions.reshape(actions.shape[0], -1)
-        t = th.randint(0, self.denoising_steps, (actions.shape[0],), device=actions.device, generator=generator)
-        noise = th.randn(actions.shape, device=actions.device, generator=generator)
-        x_t = self.diffusion.add_noise(actions, t, noise)
-        return th.mean((self.denoiser(x_t, t, self._actor_latent(obs)) - noise) ** 2)
+        return denoising_loss(self.denoiser, self.diffusion, actions, self._actor_latent(obs), generator)
 
 
 class MultiInputDiffusionActorCriticPolicy(DiffusionActorCriticPolicy):
