@@ -26,7 +26,7 @@ from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.utils import ALGOS
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from sb3_inril import InRILPPO, InRILSAC, InRILTQC
+from sb3_inril import IDQL, InRILIDQL, InRILPPO, InRILSAC, InRILTQC
 from sb3_inril.common.inril import PRETRAIN_ARGUMENTS, InRILMixin
 from sb3_inril.data import is_shipped_name, resolve_shipped
 from sb3_inril.demos.loading import MINARI_ID
@@ -39,10 +39,13 @@ INRIL_ALGOS: dict[str, type[BaseAlgorithm]] = {
     "inril_dppo": InRILPPO,
     "inril_sac": InRILSAC,
     "inril_tqc": InRILTQC,
+    "inril_idql": InRILIDQL,
 }
+# Plain algorithms of the package that rl_zoo3 does not have.
+PLAIN_ALGOS: dict[str, type[BaseAlgorithm]] = {"idql": IDQL}
 # IN-RIL class of each plain algorithm, used for the BC start of the plain baselines.
-BC_TWINS = {"ppo": InRILPPO, "sac": InRILSAC, "tqc": InRILTQC}
-BASE_SAMPLERS = {"inril_ppo": "ppo", "inril_dppo": "ppo", "inril_sac": "sac", "inril_tqc": "tqc"}
+BC_TWINS = {"ppo": InRILPPO, "sac": InRILSAC, "tqc": InRILTQC, "idql": InRILIDQL}
+BASE_SAMPLERS = {"inril_ppo": "ppo", "inril_dppo": "ppo", "inril_sac": "sac", "inril_tqc": "tqc", "inril_idql": "idql"}
 BC_KEYS = {"demonstrations", "pretrain_kwargs"}
 
 
@@ -68,9 +71,15 @@ def constructor_arguments(algo_class: type[BaseAlgorithm]) -> set[str]:
     return names - {"self", "env", "_init_setup_model"}
 
 
-def sample_inril_params(trial: optuna.Trial) -> dict[str, Any]:
-    """The IN-RIL hyperparameters (added on top of the base algorithm's sampler)."""
-    separation = trial.suggest_categorical("gradient_separation", ["none", "surgery", "residual"])
+def sample_inril_params(trial: optuna.Trial, residual: bool = True) -> dict[str, Any]:
+    """
+    The IN-RIL hyperparameters (added on top of the base algorithm's sampler).
+
+    :param residual: whether ``gradient_separation="residual"`` is among the choices (an algorithm
+        with a residual policy)
+    """
+    separations = ["none", "surgery", "residual"] if residual else ["none", "surgery"]
+    separation = trial.suggest_categorical("gradient_separation", separations)
     return {
         "il_interval": trial.suggest_categorical("il_interval", [2, 5, 10, 20, None]),
         "il_steps": trial.suggest_categorical("il_steps", [1, 2, 4]),
@@ -80,11 +89,34 @@ def sample_inril_params(trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
+def sample_idql_params(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """
+    IDQL's hyperparameters (rl_zoo3 has no IDQL): rates, batch, discount, target rate, V's expectile,
+    training frequency. The policy's (``n_action_samples``, the denoiser) stay those of the YAML entry:
+    rl_zoo3 replaces ``policy_kwargs`` whole with what a sampler returns.
+    """
+    return {
+        "gamma": trial.suggest_categorical("gamma", [0.95, 0.98, 0.99, 0.995, 0.999]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "actor_learning_rate": trial.suggest_float("actor_learning_rate", 1e-5, 1e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
+        "tau": trial.suggest_categorical("tau", [0.001, 0.005, 0.01]),
+        "expectile": trial.suggest_categorical("expectile", [0.7, 0.8, 0.9]),
+        "train_freq": trial.suggest_categorical("train_freq", [1, 4, 16]),
+    }
+
+
+def convert_idql_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Trial parameters of :func:`sample_idql_params` -> hyperparameters (the same names)."""
+    return dict(sampled_params)
+
+
 def _sampler_for(algo: str) -> Any:
     base_sampler = hyperparams_opt.HYPERPARAMS_SAMPLER[BASE_SAMPLERS[algo]]
+    residual = "ResidualMlpPolicy" in INRIL_ALGOS[algo].policy_aliases
 
     def sampler(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
-        return {**base_sampler(trial, n_actions, n_envs, additional_args), **sample_inril_params(trial)}
+        return {**base_sampler(trial, n_actions, n_envs, additional_args), **sample_inril_params(trial, residual)}
 
     sampler.__name__ = f"sample_{algo}_params"
     return sampler
@@ -112,7 +144,7 @@ class InRILExperimentManager(ExperimentManager):
 
     def __init__(self, args: Any, algo: str, env_id: str, *positional: Any, config: str | None = None, **kwargs: Any) -> None:
         own = os.path.join(HYPERPARAMS_DIR, f"{algo}.yml")
-        if config is None and os.path.exists(own) and (algo in INRIL_ALGOS or _has_entry(own, env_id)):
+        if config is None and os.path.exists(own) and (algo in INRIL_ALGOS or algo in PLAIN_ALGOS or _has_entry(own, env_id)):
             config = own
         super().__init__(args, algo, env_id, *positional, config=config, **kwargs)  # type: ignore[misc]  # rl_zoo3 passes the rest by keyword
         self._bc_start: dict[str, Any] | None = None
@@ -222,7 +254,10 @@ def bc_pretrain_plain_model(model: BaseAlgorithm, demonstrations: Any, pretrain_
 
 def register() -> None:
     """Add the IN-RIL algorithms, samplers and experiment manager to rl_zoo3 (in memory only)."""
+    ALGOS.update(PLAIN_ALGOS)
     ALGOS.update(INRIL_ALGOS)
+    hyperparams_opt.HYPERPARAMS_SAMPLER["idql"] = sample_idql_params
+    hyperparams_opt.HYPERPARAMS_CONVERTER["idql"] = convert_idql_params
     for algo in INRIL_ALGOS:
         hyperparams_opt.HYPERPARAMS_SAMPLER[algo] = _sampler_for(algo)
         hyperparams_opt.HYPERPARAMS_CONVERTER[algo] = _converter_for(algo)

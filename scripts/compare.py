@@ -7,13 +7,14 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``bc_reg``: RL loss + a fixed-weight BC loss at every RL step (``--bc-weight``)
 - ``bc_reg_fade``: the same with a weight that fades linearly from ``--bc-weight`` at the start to 0
   at the end of the budget (``BCRegularization(LinearSchedule(w, 0.0, 1.0))``)
-- ``rlpd`` (SAC only): RLPD's symmetric sampling, half of every minibatch from the demonstrations'
+- ``rlpd`` (off-policy only: SAC, IDQL): RLPD's symmetric sampling, half of every minibatch from the demonstrations'
   transitions (``sb3_inril.DemonstrationReplayBuffer``), no IL loss
 - ``inril``: IN-RIL with ``m = --il-interval``, no separation
 - ``inril_surgery``: IN-RIL with gradient surgery
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
 - ``inril_adaptive``: IN-RIL with the adaptive interval (m in [2, 30] from the gradient cosine)
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
+- ``inril_m<M>_surgery``: IN-RIL with ``m = M`` and gradient surgery
 - ``<method>_logstd<X>``: any of these with the Gaussian policy's ``log_std`` set to ``X`` after BC
   (e.g. ``rl_logstd-2``: the exploration std around the BC action; PPO/A2C's state-independent std
   only). The BC start is unchanged (evaluations are deterministic), so it shares the seed's start.
@@ -65,7 +66,7 @@ from tqdm.auto import tqdm
 if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the repository root on the path, for `scripts.*`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sb3_inril import DemonstrationReplayBuffer, InRILPPO, InRILSAC
+from sb3_inril import DemonstrationReplayBuffer, InRILIDQL, InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, FineTuningDiagnostics, evaluate_with_success
 from sb3_inril.data import SHIPPED_PREFIX
 from sb3_inril.demos.chunking import ActionChunkWrapper
@@ -74,7 +75,7 @@ from sb3_inril.hyperparams import read_entry, split_entry
 from sb3_inril.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
 from scripts.bootstrap import bootstrap_mean_ci
 
-ALGOS: dict[str, type[InRILPPO] | type[InRILSAC]] = {"ppo": InRILPPO, "sac": InRILSAC}
+ALGOS: dict[str, type[InRILPPO] | type[InRILSAC] | type[InRILIDQL]] = {"ppo": InRILPPO, "sac": InRILSAC, "idql": InRILIDQL}
 BASE_METHODS = ("bc", "rl", "bc_reg", "bc_reg_fade", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 LOG_STD_MODIFIER = re.compile(r"^(?P<base>.+)_logstd(?P<value>-?\d+(?:\.\d+)?)$")
 
@@ -121,8 +122,10 @@ def method_kwargs(
         return dict(il_interval="adaptive")
     if method.startswith("inril_m") and method[7:].isdigit():
         return dict(il_interval=int(method[7:]))
+    if method.startswith("inril_m") and method.endswith("_surgery") and method[7 : -len("_surgery")].isdigit():
+        return dict(il_interval=int(method[7 : -len("_surgery")]), gradient_separation="surgery")
     raise ValueError(
-        f"--methods: unknown method {method!r}, expected one of {BASE_METHODS} or inril_m<M>, "
+        f"--methods: unknown method {method!r}, expected one of {BASE_METHODS}, inril_m<M> or inril_m<M>_surgery, "
         "optionally followed by _logstd<X> and then _warmup"
     )
 
@@ -155,6 +158,16 @@ def pretrain_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     if config.get("pretrain_log_std") is not None:
         settings["log_std"] = config["pretrain_log_std"]
     return settings
+
+
+def pretrain_epochs_argument(value: str) -> int | None:
+    """``--pretrain-epochs``: a positive int, or ``auto`` (None: pretrain() stops when it has converged)."""
+    if value == "auto":
+        return None
+    epochs = int(value)
+    if epochs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int or 'auto', found {value!r}")
+    return epochs
 
 
 def make_env(config: dict[str, Any]) -> gym.Env:
@@ -417,7 +430,12 @@ def make_parser() -> argparse.ArgumentParser:
         help="what --critic-warmup-steps counts (train_call: rollouts of PPO)",
     )
     parser.add_argument("--critic-warmup-learning-rate", type=float, default=None, help="the critic's rate during the warm-up")
-    parser.add_argument("--pretrain-epochs", type=int, default=30)
+    parser.add_argument(
+        "--pretrain-epochs",
+        type=pretrain_epochs_argument,
+        default=30,
+        help="BC epochs of each seed's start, or 'auto': pretrain()'s default, until the held-out loss stops improving",
+    )
     parser.add_argument(
         "--pretrain-log-std",
         type=float,

@@ -22,6 +22,7 @@ TINY = {
     "inril_dppo": "n_steps:64 batch_size:64 n_epochs:1",
     "inril_sac": "learning_starts:50 batch_size:16 critic_warmup_steps:10",
     "inril_tqc": "learning_starts:50 batch_size:16 critic_warmup_steps:10",
+    "inril_idql": "learning_starts:50 batch_size:16 critic_warmup_steps:10",
 }
 
 
@@ -56,9 +57,14 @@ def zoo_config(tmp_path, pendulum_demos) -> str:
     }
     with open(tmp_path / "inril_dppo.yml", "w") as file:
         yaml.safe_dump({"Pendulum-v1": diffusion}, file)
+    idql = {**config["Pendulum-v1"], "policy_kwargs": "dict(denoising_steps=3, n_action_samples=4, net_arch=[16])"}
+    with open(tmp_path / "inril_idql.yml", "w") as file:
+        yaml.safe_dump({"Pendulum-v1": idql}, file)
     plain = {"Pendulum-v1": {key: value for key, value in config["Pendulum-v1"].items() if key != "il_interval"}}
     with open(tmp_path / "ppo.yml", "w") as file:
         yaml.safe_dump(plain, file)
+    with open(tmp_path / "idql.yml", "w") as file:
+        yaml.safe_dump({"Pendulum-v1": {key: value for key, value in idql.items() if key != "il_interval"}}, file)
     return str(tmp_path)
 
 
@@ -89,6 +95,28 @@ def test_plain_baseline_gets_the_bc_start(zoo_config):
 
     model = PPO.load(os.path.join(zoo_config, "logs", "ppo", "Pendulum-v1_1", "Pendulum-v1.zip"))
     assert type(model) is PPO  # stays a plain SB3 model
+
+
+def test_plain_idql_with_the_bc_start_and_its_sampler(zoo_config):
+    """IDQL, which rl_zoo3 does not have: trained with the BC start of its IN-RIL twin, and tuned."""
+    result = run(
+        "sb3_inril.train",
+        "--algo idql --env Pendulum-v1 -n 100 -f logs -conf idql.yml -params learning_starts:50 batch_size:16",
+        zoo_config,
+    )
+    assert "BC start of idql: 5 steps, validation loss" in result.stdout
+    from sb3_inril import IDQL
+
+    model = IDQL.load(os.path.join(zoo_config, "logs", "idql", "Pendulum-v1_1", "Pendulum-v1.zip"))
+    assert type(model) is IDQL and model.policy.n_action_samples == 4
+    result = run(
+        "sb3_inril.train",
+        "--algo inril_idql --env Pendulum-v1 -n 100 -f logs -conf inril_idql.yml -optimize --n-trials 1 --n-jobs 1 "
+        "--sampler random --pruner none --n-evaluations 1 --eval-episodes 1 -params learning_starts:50",
+        zoo_config,
+    )
+    assert "Number of finished trials:  1" in result.stdout
+    assert "expectile" in result.stdout and "il_interval" in result.stdout
 
 
 def test_optimize_two_trials(zoo_config):
