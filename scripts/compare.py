@@ -76,6 +76,7 @@ from sb3_inril.parallel import add_num_threads_argument, add_ray_address_argumen
 from scripts.bootstrap import bootstrap_mean_ci
 
 ALGOS: dict[str, type[InRILPPO] | type[InRILSAC] | type[InRILIDQL]] = {"ppo": InRILPPO, "sac": InRILSAC, "idql": InRILIDQL}
+OFF_POLICY_ALGOS = ("sac", "idql")
 BASE_METHODS = ("bc", "rl", "bc_reg", "bc_reg_fade", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
 LOG_STD_MODIFIER = re.compile(r"^(?P<base>.+)_logstd(?P<value>-?\d+(?:\.\d+)?)$")
 
@@ -459,8 +460,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     for method in args.methods:
         method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run
-        if method.removesuffix("_warmup") == "rlpd" and args.algo != "sac":
-            parser.error(f"--methods: {method} needs an off-policy algorithm (--algo sac), found --algo {args.algo}")
+        if method.removesuffix("_warmup") == "rlpd" and args.algo not in OFF_POLICY_ALGOS:
+            parser.error(
+                f"--methods: {method} needs an off-policy algorithm (--algo {' or '.join(OFF_POLICY_ALGOS)}), found --algo {args.algo}"
+            )
         if exploration_log_std(method)[1] is not None and (args.algo != "ppo" or args.policy != "MlpPolicy"):
             parser.error(
                 f"--methods: {method} sets the state-independent log_std of a Gaussian policy: expected --algo ppo "

@@ -28,7 +28,7 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
 - ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
 - ``readme``: the README's numbers.
 - ``shipped_robomimic``: the shipped scripted robomimic demonstrations, from their records.
-- ``bench_overhead``, ``bench_images``, ``bench_threads``, ``bench_diffusion``, ``bench_vec_envs NAME``:
+- ``bench_overhead``, ``bench_images``, ``bench_threads``, ``bench_diffusion``, ``bench_idql``, ``bench_vec_envs NAME``:
   the benchmarks page's tables, from the raw figures committed in ``docs/benchmarks/*.json``.
 """
 
@@ -636,6 +636,34 @@ def render_bench_diffusion(args: list[str]) -> str:
     return table(header, rows)
 
 
+def render_bench_idql(args: list[str]) -> str:
+    result = load_json("docs/benchmarks/idql_cost.json")["results"]
+    rows = []
+    for key, r in result.items():
+        label = "SAC" if key == "sac" else f"IDQL, T = {r['denoising_steps']}"
+        rows.append(
+            [
+                label,
+                f"{r['env_steps_per_s']:.0f}",
+                f"{r['env_steps_per_s_ratio']:.3f}",
+                "1" if key == "sac" else f"{1 / r['action_flop_ratio']:.4f}",
+                f"{r['update_ms']:.1f}",
+                f"{r['update_time_ratio']:.2f}",
+                f"{r['replay_bytes_per_transition']:.0f}",
+            ]
+        )
+    header = [
+        "model",
+        "env steps/s",
+        "ratio to SAC",
+        "ratio the FLOPs of one action predict",
+        "ms per gradient update",
+        "ratio to SAC",
+        "replay bytes per transition",
+    ]
+    return table(header, rows)
+
+
 def render_bench_vec_envs(args: list[str]) -> str:
     (name,), _ = options(args)
     result = load_json(f"docs/benchmarks/{name}.json")
@@ -659,6 +687,7 @@ RENDERERS: dict[str, Callable[[list[str]], str]] = {
     "bench_images": render_bench_images,
     "bench_threads": render_bench_threads,
     "bench_diffusion": render_bench_diffusion,
+    "bench_idql": render_bench_idql,
     "bench_vec_envs": render_bench_vec_envs,
     "study": render_study,
     "per_seed": render_per_seed,
