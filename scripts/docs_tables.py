@@ -28,7 +28,7 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
 - ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
 - ``readme``: the README's numbers.
 - ``shipped_robomimic``: the shipped scripted robomimic demonstrations, from their records.
-- ``bench_overhead``, ``bench_images``, ``bench_threads``, ``bench_diffusion``, ``bench_idql``, ``bench_vec_envs NAME``:
+- ``bench_overhead [FILE]`` (default ``docs/benchmarks/overhead.json``), ``bench_images``, ``bench_threads``, ``bench_diffusion``, ``bench_idql``, ``bench_vec_envs NAME``:
   the benchmarks page's tables, from the raw figures committed in ``docs/benchmarks/*.json``.
 """
 
@@ -521,7 +521,7 @@ def render_readme(args: list[str]) -> str:
 
 
 def render_bench_overhead(args: list[str]) -> str:
-    result = load_json("docs/benchmarks/overhead.json")
+    result = load_json(args[0] if args else "docs/benchmarks/overhead.json")
     rows = [
         [
             r["variant"],

@@ -21,7 +21,7 @@ from stable_baselines3.common.envs import BitFlippingEnv, FakeImageEnv
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from sb3_inril import InRILA2C, InRILPPO, InRILSAC, InRILTD3, InRILTQC
+from sb3_inril import IDQL, InRILA2C, InRILIDQL, InRILPPO, InRILSAC, InRILTD3, InRILTQC
 
 
 class SpacesEnv(gym.Env):
@@ -62,7 +62,9 @@ class TinyExtractor(BaseFeaturesExtractor):
 
 BOX3 = spaces.Box(-1.0, 1.0, (3,), np.float32)
 ON_POLICY = (InRILPPO, InRILA2C)
-OFF_POLICY = (InRILSAC, InRILTQC, InRILTD3)
+# The off-policy classes whose policy SB3 lays out (an actor with mu/log_std, a features extractor it may share).
+SB3_OFF_POLICY = (InRILSAC, InRILTQC, InRILTD3)
+OFF_POLICY = (*SB3_OFF_POLICY, InRILIDQL)
 ALL = ON_POLICY + OFF_POLICY
 DICT_WITH_IMAGE = spaces.Dict({"img": spaces.Box(0, 255, (36, 36, 1), np.uint8), "vec": BOX3})
 
@@ -113,13 +115,13 @@ FEATURES: list[tuple[str, tuple[type, ...], Callable[[], gym.Env], dict[str, Any
     ),
     (
         "cnn_channel_last",
-        (InRILPPO, InRILA2C, InRILSAC, InRILTD3),
+        (InRILPPO, InRILA2C, InRILSAC, InRILTD3, InRILIDQL),
         lambda: FakeImageEnv(screen_height=36, screen_width=36, n_channels=1, discrete=False, channel_first=False),
         dict(policy="CnnPolicy", policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=16))),
     ),
     (
         "shared_features_extractor",
-        OFF_POLICY,
+        SB3_OFF_POLICY,  # IDQL refuses it by name (tests/test_idql.py)
         lambda: gym.make("Pendulum-v1"),
         dict(policy_kwargs=dict(share_features_extractor=True, features_extractor_class=TinyExtractor)),
     ),
@@ -136,17 +138,28 @@ def small_arguments(cls: type) -> dict[str, Any]:
         return dict(n_steps=32, batch_size=16, n_epochs=2)
     if cls is InRILA2C:
         return dict(n_steps=8)
+    if cls is InRILIDQL:  # a short chain and few candidates: every env step runs the chain over them
+        return dict(
+            learning_starts=16, batch_size=16, buffer_size=500, policy_kwargs=dict(denoising_steps=3, n_action_samples=3)
+        )
     return dict(learning_starts=16, batch_size=16, buffer_size=500)
 
 
+def arguments_for(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The case's arguments over the class's small ones (policy_kwargs merged), a deep copy: SB3 writes into policy_kwargs."""
+    small = small_arguments(cls)
+    merged = {**small, **kwargs}
+    if "policy_kwargs" in small and "policy_kwargs" in kwargs:
+        merged["policy_kwargs"] = {**small["policy_kwargs"], **kwargs["policy_kwargs"]}
+    return copy.deepcopy(merged)
+
+
 def build(cls: type, make_env: Callable[[], gym.Env], kwargs: dict[str, Any], seed: int = 0, **extra: Any) -> Any:
-    kwargs = copy.deepcopy(kwargs)  # SB3 writes into policy_kwargs
+    kwargs = arguments_for(cls, kwargs)
     policy = kwargs.pop("policy", "MlpPolicy")
     env = make_env()
     demos = demonstrations_for(env)
-    return cls(
-        policy, env, demonstrations=demos, il_interval=3, seed=seed, device="cpu", **small_arguments(cls), **kwargs, **extra
-    )
+    return cls(policy, env, demonstrations=demos, il_interval=3, seed=seed, device="cpu", **kwargs, **extra)
 
 
 @pytest.mark.parametrize("cls, name, make_env, kwargs", CASES)
@@ -159,6 +172,7 @@ def test_feature(tmp_path, cls, name, make_env, kwargs):
     assert np.isfinite(diagnostics["il_val_loss"]) and np.isfinite(diagnostics["policy_drift"])
 
     obs, _ = model.env.envs[0].reset(seed=1) if hasattr(model.env, "envs") else (None, None)
+    th.manual_seed(0)  # IDQL's deterministic predict ranks sampled candidates: the same draws for the loaded model
     action, _ = model.predict(obs, deterministic=True)
     assert model.action_space.contains(np.asarray(action, dtype=model.action_space.dtype).reshape(model.action_space.shape))
 
@@ -166,6 +180,7 @@ def test_feature(tmp_path, cls, name, make_env, kwargs):
     loaded = cls.load(tmp_path / "model", env=make_env(), demonstrations=demonstrations_for(make_env()))
     for name_, tensor in model.policy.state_dict().items():
         assert th.equal(tensor, loaded.policy.state_dict()[name_]), name_
+    th.manual_seed(0)
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], action)
     assert loaded.interleaving.n_il_updates == model.interleaving.n_il_updates
     if cls in OFF_POLICY:  # as with SAC: the replay buffer is saved on its own (HER needs whole episodes in it)
@@ -181,14 +196,14 @@ def test_feature(tmp_path, cls, name, make_env, kwargs):
         assert th.equal(tensor, again.policy.state_dict()[name_]), name_
 
 
-PARENTS = {InRILPPO: PPO, InRILA2C: A2C, InRILSAC: SAC, InRILTQC: TQC, InRILTD3: TD3}
+PARENTS = {InRILPPO: PPO, InRILA2C: A2C, InRILSAC: SAC, InRILTQC: TQC, InRILTD3: TD3, InRILIDQL: IDQL}
 
 
 @pytest.mark.parametrize("cls, name, make_env, kwargs", CASES)
 def test_feature_with_interleaving_off_is_the_parent(cls, name, make_env, kwargs):
-    kwargs = dict(kwargs)
+    kwargs = arguments_for(cls, kwargs)
     policy = kwargs.pop("policy", "MlpPolicy")
-    arguments = dict(seed=0, device="cpu", **small_arguments(cls), **kwargs)
+    arguments = dict(seed=0, device="cpu", **kwargs)
     envs = [make_env(), make_env()]
     demos = demonstrations_for(envs[0])  # seeds the spaces (SB3's FakeImageEnv samples from them)
     demonstrations_for(envs[1])
@@ -242,10 +257,10 @@ def test_parent_policy_aliases_are_kept(cls):
     parent = PARENTS[cls]
     assert set(parent.policy_aliases) <= set(cls.policy_aliases)
     assert "MultiInputPolicy" in cls.policy_aliases
-    assert ("ResidualMlpPolicy" in cls.policy_aliases) is (cls is not InRILTD3)  # TD3: no residual policy
+    assert ("ResidualMlpPolicy" in cls.policy_aliases) is (cls not in (InRILTD3, InRILIDQL))  # no residual policy
 
 
-@pytest.mark.parametrize("cls", OFF_POLICY)
+@pytest.mark.parametrize("cls", SB3_OFF_POLICY)
 @pytest.mark.parametrize("trains_shared", [True, False])
 def test_il_never_touches_the_critic_layers(cls, trains_shared):
     make_env = FEATURES[-1][2]
