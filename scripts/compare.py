@@ -13,6 +13,10 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``inril_surgery``: IN-RIL with gradient surgery
 - ``inril_residual``: IN-RIL with a residual policy (its base loaded from the BC policy)
 - ``inril_adaptive``: IN-RIL with the adaptive interval (m in [2, 30] from the gradient cosine)
+- ``inril_floor``: IN-RIL whose IL rate follows the performance floor (``PerformanceFloor``: dual ascent
+  on the training episodes' return against the start's, ``--floor-tolerance``, ``--floor-window``,
+  ``--floor-rate``), starting at ``m = --il-interval``
+- ``bc_reg_floor``: BC regularisation whose weight follows the same floor, starting at ``--bc-weight``
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
 - ``inril_m<M>_surgery``: IN-RIL with ``m = M`` and gradient surgery
 - ``<method>_logstd<X>``: any of these with the Gaussian policy's ``log_std`` set to ``X`` after BC
@@ -68,6 +72,7 @@ if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the reposito
 
 from sb3_inril import DemonstrationReplayBuffer, InRILIDQL, InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, FineTuningDiagnostics, evaluate_with_success
+from sb3_inril.common.floor import PerformanceFloor
 from sb3_inril.data import SHIPPED_PREFIX
 from sb3_inril.demos.chunking import ActionChunkWrapper
 from sb3_inril.demos.files import write_atomically  # a reader (or a resumed sweep) never sees half a file
@@ -77,7 +82,19 @@ from scripts.bootstrap import bootstrap_mean_ci
 
 ALGOS: dict[str, type[InRILPPO] | type[InRILSAC] | type[InRILIDQL]] = {"ppo": InRILPPO, "sac": InRILSAC, "idql": InRILIDQL}
 OFF_POLICY_ALGOS = ("sac", "idql")
-BASE_METHODS = ("bc", "rl", "bc_reg", "bc_reg_fade", "rlpd", "inril", "inril_surgery", "inril_residual", "inril_adaptive")
+BASE_METHODS = (
+    "bc",
+    "rl",
+    "bc_reg",
+    "bc_reg_fade",
+    "bc_reg_floor",
+    "rlpd",
+    "inril",
+    "inril_floor",
+    "inril_surgery",
+    "inril_residual",
+    "inril_adaptive",
+)
 LOG_STD_MODIFIER = re.compile(r"^(?P<base>.+)_logstd(?P<value>-?\d+(?:\.\d+)?)$")
 
 
@@ -105,7 +122,7 @@ def method_kwargs(
             critic_warmup_steps=critic_warmup_steps,
             **(warmup_kwargs or {}),
         )
-    if method in ("bc", "rl", "bc_reg", "bc_reg_fade"):
+    if method in ("bc", "rl", "bc_reg", "bc_reg_fade", "bc_reg_floor"):
         return dict(il_interval=None)
     if method == "rlpd":  # off-policy only: half of every minibatch from the demonstrations' transitions
         return dict(
@@ -113,7 +130,7 @@ def method_kwargs(
             replay_buffer_class=DemonstrationReplayBuffer,
             replay_buffer_kwargs=dict(demonstrations=demos, demo_fraction=0.5),
         )
-    if method == "inril":
+    if method in ("inril", "inril_floor"):
         return dict(il_interval=il_interval)
     if method == "inril_surgery":
         return dict(il_interval=il_interval, gradient_separation="surgery")
@@ -242,18 +259,33 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
     curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
     # What drives a dip: advantages, the critic's explained variance, KL, std, drift (10 rows per evaluation at most).
     diagnostics = FineTuningDiagnostics(every=max(1, config["eval_freq"] // 10))
+    extra: dict[str, Any] = {}
     if exploration_log_std(method)[0] == "bc":  # (bc_warmup would be the same: nothing is trained)
         point = evaluate_with_success(model, eval_env, config["eval_episodes"], 10_000 + seed)
         curve = [(step, *point) for step in range(0, config["timesteps"] + 1, config["eval_freq"])]
     else:
-        callbacks = [curve_callback, diagnostics]
-        if exploration_log_std(method)[0].removesuffix("_warmup") == "bc_reg_fade":
+        callbacks: list[Any] = [curve_callback, diagnostics]
+        base = exploration_log_std(method)[0].removesuffix("_warmup")
+        floor: PerformanceFloor | None = None
+        if base == "bc_reg_fade":
             callbacks.append(BCRegularization(LinearSchedule(config["bc_weight"], 0.0, 1.0)))
-        elif method.startswith("bc_reg"):
+        elif base.startswith("bc_reg"):
             callbacks.append(BCRegularization(config["bc_weight"]))
+        if base.endswith("_floor"):
+            floor = PerformanceFloor(
+                tolerance=config.get("floor_tolerance", 0.05),
+                window=config.get("floor_window", 5),
+                multiplier_rate=config.get("floor_rate", 1.0),
+                bc_regularization=callbacks[-1] if base == "bc_reg_floor" else None,
+            )
+            callbacks.append(floor)
         model.learn(config["timesteps"], callback=callbacks)
         curve = curve_callback.curve
-    result = dict(method=method, seed=seed, curve=curve, diagnostics=diagnostics.rows, wall_time_s=time.time() - start)
+        if floor is not None:
+            extra["floor"] = floor.history
+    result = dict(
+        method=method, seed=seed, curve=curve, diagnostics=diagnostics.rows, wall_time_s=time.time() - start, **extra
+    )
     # Through JSON and back: the same values whether the run comes from a pool, Ray or a file.
     return json.loads(json.dumps(result))
 
@@ -416,13 +448,22 @@ def make_parser() -> argparse.ArgumentParser:
         "--action-chunk", type=int, default=None, help="H: the policy acts in chunks of H env actions (timesteps count chunks)"
     )
     parser.add_argument("--demos", default="medium", help="'expert'/'medium'/'scripted' (shipped for --env) or a path")
-    parser.add_argument("--methods", nargs="+", default=list(BASE_METHODS[:-1]))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["bc", "rl", "bc_reg", "bc_reg_fade", "rlpd", "inril", "inril_surgery", "inril_residual"],
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[5], help="a count (one number) or a list of seeds")
     parser.add_argument("--timesteps", type=int, default=100_000)
     parser.add_argument("--eval-freq", type=int, default=10_000)
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--il-interval", type=int, default=10)
     parser.add_argument("--bc-weight", type=float, default=0.1)
+    parser.add_argument(
+        "--floor-tolerance", type=float, default=0.05, help="the _floor methods: fraction of the start's score"
+    )
+    parser.add_argument("--floor-window", type=int, default=5, help="the _floor methods: training episodes per measurement")
+    parser.add_argument("--floor-rate", type=float, default=1.0, help="the _floor methods: the multiplier's ascent rate")
     parser.add_argument("--critic-warmup-steps", type=int, default=1000, help="for the <method>_warmup variants")
     parser.add_argument(
         "--critic-warmup-unit",
@@ -490,6 +531,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         eval_episodes=args.eval_episodes,
         il_interval=args.il_interval,
         bc_weight=args.bc_weight,
+        floor_tolerance=args.floor_tolerance,
+        floor_window=args.floor_window,
+        floor_rate=args.floor_rate,
         critic_warmup_steps=args.critic_warmup_steps,
         critic_warmup_unit=args.critic_warmup_unit,
         critic_warmup_learning_rate=args.critic_warmup_learning_rate,

@@ -191,3 +191,31 @@ def test_bc_reg_fade_runs_a_weight_that_fades_to_zero(monkeypatch):
         assert callback._last_weight == 0.0  # the last update, at the end of the budget, had no BC term
     # Same std, same start: only the weight differs, and it changes the run.
     assert fixed["curve"][0] == fading["curve"][0] and fixed["curve"] != fading["curve"]
+
+
+def test_the_floor_methods_drive_their_imitation_strength(monkeypatch):
+    from scripts import compare
+    from scripts.compare import method_kwargs, pretrain_start, run_one
+
+    assert method_kwargs("inril_floor_logstd-2", 2) == {"il_interval": 2}
+    assert method_kwargs("bc_reg_floor_warmup", 10, 3) == {"il_interval": None, "critic_warmup_steps": 3}
+    made = []
+
+    class Recorded(compare.PerformanceFloor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(compare, "PerformanceFloor", Recorded)
+    # Episodes of Pendulum last 200 steps: 640 steps finish 3, the first (window 1) is the reference.
+    config = dict(TINY_PENDULUM_SWEEP, timesteps=640, eval_freq=320, floor_window=1, floor_tolerance=0.05, floor_rate=2.0)
+    _, start = pretrain_start(config, 0)
+    inril, bc_reg = run_one("inril_floor", 0, config, start), run_one("bc_reg_floor", 0, config, start)
+    assert made[0].bc_regularization is None and isinstance(made[1].bc_regularization, compare.BCRegularization)
+    assert made[0].window == 1 and made[0].multiplier_rate == 2.0 and made[0].tolerance == 0.05
+    for run, floor in zip((inril, bc_reg), made):
+        assert [row["timesteps"] for row in run["floor"]] == [224.0, 416.0, 608.0]  # the rollouts that ended an episode
+        assert run["floor"] == json.loads(json.dumps(floor.history))
+    # From m = 2 (strength 0.5), one step at the start's own level (violation -0.05): 0.5 - 2.0 * 0.05.
+    assert inril["floor"][0]["strength"] == pytest.approx(0.4) and inril["floor"][0]["il_rate"] == 0.5  # m = round(2.5)
+    assert bc_reg["floor"][0]["strength"] == pytest.approx(0.1 - 2.0 * 0.05)  # from --bc-weight 0.1
