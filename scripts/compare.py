@@ -25,6 +25,12 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``<method>_warmup``: any of these with ``critic_warmup_steps = --critic-warmup-steps`` (counted in
   ``--critic-warmup-unit``, the critic learning at ``--critic-warmup-learning-rate``); after
   ``_logstd<X>`` when both are given (``inril_m2_logstd-2_warmup``)
+- ``<method>_guard``: any of these with a ``RollbackGuard`` (last: ``inril_floor_warmup_guard``):
+  every ``--eval-freq`` steps it evaluates ``--guard-episodes`` episodes on start states of its own,
+  keeps the best policy and goes back to it below the floor (``--floor-tolerance`` under its first
+  evaluation) by more than the evaluation's standard error. It runs before the evaluation curve, so
+  the curve shows the policy the guard leaves in place; its env steps are in the run's
+  ``guard["eval_env_steps"]``, on top of ``--timesteps``
 
 ``--metric success`` compares success rates (``info["is_success"]``, e.g. the robomimic tasks)
 instead of returns.
@@ -72,7 +78,7 @@ if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the reposito
 
 from sb3_inril import DemonstrationReplayBuffer, InRILIDQL, InRILPPO, InRILSAC
 from sb3_inril.common.callbacks import BCRegularization, EvalCurve, FineTuningDiagnostics, evaluate_with_success
-from sb3_inril.common.floor import PerformanceFloor
+from sb3_inril.common.floor import PerformanceFloor, RollbackGuard
 from sb3_inril.data import SHIPPED_PREFIX
 from sb3_inril.demos.chunking import ActionChunkWrapper
 from sb3_inril.demos.files import write_atomically  # a reader (or a resumed sweep) never sees half a file
@@ -99,7 +105,8 @@ LOG_STD_MODIFIER = re.compile(r"^(?P<base>.+)_logstd(?P<value>-?\d+(?:\.\d+)?)$"
 
 
 def exploration_log_std(method: str) -> tuple[str, float | None]:
-    """The method without its ``_logstd<X>`` modifier (``_warmup`` kept), and ``X`` (None without one)."""
+    """The method without its ``_logstd<X>`` and ``_guard`` modifiers (``_warmup`` kept), and ``X`` (None without one)."""
+    method = method.removesuffix("_guard")
     warmup = method.endswith("_warmup")
     core = method.removesuffix("_warmup")
     match = LOG_STD_MODIFIER.match(core)
@@ -115,7 +122,10 @@ def method_kwargs(
     demos: str | None = None,
     warmup_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    method, _ = exploration_log_std(method)  # set on the policy after the BC start is loaded, not an argument
+    # _logstd<X> is set on the policy after the BC start is loaded and _guard is a callback: neither is an argument.
+    if "_guard" in method.removesuffix("_guard"):
+        raise ValueError(f"--methods: unknown method {method!r}: _guard comes last (e.g. rl_warmup_guard)")
+    method, _ = exploration_log_std(method)
     if method.endswith("_warmup"):  # any method, with the critic warm-up (its unit and rate in warmup_kwargs)
         return dict(
             method_kwargs(method[: -len("_warmup")], il_interval, demos=demos),
@@ -144,7 +154,7 @@ def method_kwargs(
         return dict(il_interval=int(method[7 : -len("_surgery")]), gradient_separation="surgery")
     raise ValueError(
         f"--methods: unknown method {method!r}, expected one of {BASE_METHODS}, inril_m<M> or inril_m<M>_surgery, "
-        "optionally followed by _logstd<X> and then _warmup"
+        "optionally followed by _logstd<X>, then _warmup, then _guard"
     )
 
 
@@ -265,6 +275,16 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
         curve = [(step, *point) for step in range(0, config["timesteps"] + 1, config["eval_freq"])]
     else:
         callbacks: list[Any] = [curve_callback, diagnostics]
+        guard: RollbackGuard | None = None
+        if method.endswith("_guard"):  # first: the curve then evaluates the policy the guard leaves in place
+            guard = RollbackGuard(
+                Monitor(make_env(config)),
+                eval_freq=config["eval_freq"],
+                n_eval_episodes=config.get("guard_episodes") or config["eval_episodes"],
+                seed=20_000 + seed,  # start states of its own, not the curve's
+                tolerance=config.get("floor_tolerance", 0.05),
+            )
+            callbacks.insert(0, guard)
         base = exploration_log_std(method)[0].removesuffix("_warmup")
         floor: PerformanceFloor | None = None
         if base == "bc_reg_fade":
@@ -283,6 +303,10 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
         curve = curve_callback.curve
         if floor is not None:
             extra["floor"] = floor.history
+        if guard is not None:
+            extra["guard"] = dict(
+                eval_env_steps=guard.eval_env_steps, n_rollbacks=guard.n_rollbacks, evaluations=guard.evaluations
+            )
     result = dict(
         method=method, seed=seed, curve=curve, diagnostics=diagnostics.rows, wall_time_s=time.time() - start, **extra
     )
@@ -358,6 +382,14 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str =
             "steps_to_threshold": bootstrap_ci(np.array(reach)),
             "reached_threshold": f"{int(reached.sum())}/{len(reach)}",
         }
+        guarded = [run["guard"] for run in method_runs if "guard" in run]
+        if guarded:  # the env steps a rollback guard spent on its evaluations, on top of the budget
+            summary["methods"][method]["guard_eval_env_steps"] = bootstrap_ci(
+                np.array([g["eval_env_steps"] for g in guarded], dtype=float)
+            )
+            summary["methods"][method]["guard_rollbacks"] = bootstrap_ci(
+                np.array([g["n_rollbacks"] for g in guarded], dtype=float)
+            )
     return summary
 
 
@@ -464,6 +496,12 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--floor-window", type=int, default=5, help="the _floor methods: training episodes per measurement")
     parser.add_argument("--floor-rate", type=float, default=1.0, help="the _floor methods: the multiplier's ascent rate")
+    parser.add_argument(
+        "--guard-episodes",
+        type=int,
+        default=None,
+        help="the _guard methods: episodes per evaluation (--eval-episodes if not given)",
+    )
     parser.add_argument("--critic-warmup-steps", type=int, default=1000, help="for the <method>_warmup variants")
     parser.add_argument(
         "--critic-warmup-unit",
@@ -501,7 +539,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     for method in args.methods:
         method_kwargs(method, args.il_interval, args.critic_warmup_steps)  # unknown names fail here, before any run
-        if method.removesuffix("_warmup") == "rlpd" and args.algo not in OFF_POLICY_ALGOS:
+        if exploration_log_std(method)[0].removesuffix("_warmup") == "rlpd" and args.algo not in OFF_POLICY_ALGOS:
             parser.error(
                 f"--methods: {method} needs an off-policy algorithm (--algo {' or '.join(OFF_POLICY_ALGOS)}), found --algo {args.algo}"
             )
@@ -534,6 +572,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         floor_tolerance=args.floor_tolerance,
         floor_window=args.floor_window,
         floor_rate=args.floor_rate,
+        guard_episodes=args.guard_episodes,
         critic_warmup_steps=args.critic_warmup_steps,
         critic_warmup_unit=args.critic_warmup_unit,
         critic_warmup_learning_rate=args.critic_warmup_learning_rate,

@@ -24,6 +24,12 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
 - ``seed_halves``: final means on the seeds that chose the settings and on the fresh ones.
 - ``settings``: which setting for which kind of task (the results page's opening table).
 - ``noise``: the standard error of one evaluation against each normalisation's scale.
+- ``floor_noise FOLDER... [tolerance=0.05]``: per ``compare.py`` folder, what its evaluations resolve
+  against a floor ``tolerance`` below the BC start: the standard error of one evaluation, and the
+  lowest evaluation that noise alone gives a policy that never changes.
+- ``floor_bar FOLDER... [tolerance=0.05] [baseline=rl]``: per method and folder, the floor's bar:
+  lowest evaluation (mean over seeds) within ``tolerance`` of the BC start, and the final minus the
+  baseline's, paired by seed; the count of folders where both hold.
 - ``normalisations``: the aggregate under both normalisations.
 - ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
 - ``readme``: the README's numbers.
@@ -365,6 +371,94 @@ def render_noise(args: list[str]) -> str:
     return table(header, rows)
 
 
+def expected_lowest_of_noise(n_evaluations: int, n_draws: int = 200_000) -> float:
+    """E[min(X_0..X_k-1) - X_0] for k iid standard normal evaluations (a fixed seed: the same every run)."""
+    draws = np.random.default_rng(0).standard_normal((n_draws, n_evaluations))
+    return float((draws.min(axis=1) - draws[:, 0]).mean())
+
+
+def evaluation_noise(folder: str) -> dict[str, Any]:
+    """A compare.py folder's BC start, its standard error of one evaluation (median over its rows) and its evaluations per run."""
+    config = load_json(f"{folder}/summary.json")["config"]
+    metric, episodes = config["metric"], config["eval_episodes"]
+    errors, starts = [], []
+    with open(path(f"{folder}/results.csv")) as file:
+        for row in csv.DictReader(file):
+            if metric == "success":
+                p = float(row["eval_success_rate"])
+                errors.append(math.sqrt(p * (1 - p) / episodes))
+            else:
+                errors.append(float(row["eval_return_std"]) / math.sqrt(episodes))
+            if int(row["timesteps"]) == 0:
+                starts.append(float(row["eval_success_rate"] if metric == "success" else row["eval_return_mean"]))
+    return {
+        "metric": metric,
+        "episodes": episodes,
+        "evaluations": config["timesteps"] // config["eval_freq"] + 1,
+        "start": float(np.mean(starts)),
+        "one_evaluation": float(np.median(errors)),
+        "seeds": len(config["seeds"]),
+        "env": config["env"],
+    }
+
+
+def render_floor_noise(args: list[str]) -> str:
+    folders, named = options(args)
+    tolerance = float(named.get("tolerance", 0.05))
+    rows = []
+    for folder in folders:
+        noise = evaluation_noise(folder)
+        digits = 2 if noise["metric"] == "success" else 0
+        band = tolerance * abs(noise["start"])
+        # The bias of a minimum: averaging over seeds narrows it, it does not shrink it.
+        drop = -expected_lowest_of_noise(noise["evaluations"]) * noise["one_evaluation"]
+        ratio = drop / band if band > 0 else math.inf
+        verdict = "yes" if ratio < 0.5 else ("barely" if ratio < 1 else "no")
+        rows.append(
+            [
+                f"`{os.path.basename(folder)}` ({noise['metric']})",
+                f"{noise['evaluations']} x {noise['episodes']}",
+                number(noise["start"], digits),
+                number(band, digits + 1),
+                number(noise["one_evaluation"], digits + 1),
+                f"{noise['one_evaluation'] / band:.1f}" if band > 0 else "-",
+                f"-{number(drop, digits + 1)} ({ratio:.1f}x the band)",
+                verdict,
+            ]
+        )
+    header = [
+        "task",
+        "evaluations x episodes per run",
+        "BC start",
+        f"the band: {tolerance:.0%} of the start",
+        "standard error of one evaluation",
+        "in bands",
+        "expected lowest minus start of a policy that never changes (noise alone)",
+        "the evaluation resolves the band",
+    ]
+    return table(header, rows)
+
+
+def render_floor_bar(args: list[str]) -> str:
+    folders, named = options(args)
+    tolerance = float(named.get("tolerance", 0.05))
+    baseline = named.get("baseline", "rl")
+    tasks = [read_task(path(folder)) for folder in folders]
+    bars = [bar_of_the_recipe(task, baseline=baseline, hold=1.0 - tolerance) for task in tasks]
+    methods = [m for m in bars[0] if all(m in bar for bar in bars)]
+    header = ["method", "meets the bar on"] + [f"`{os.path.basename(folder)}`" for folder in folders]
+    rows = []
+    for method in methods:
+        met, cells = 0, []
+        for task, bar in zip(tasks, bars):
+            row = bar[method]
+            metric = task["metric"]
+            cells.append(bar_cell(row, metric, method == baseline))
+            met += int(row["holds"] and row["not_below_baseline"] is not False)
+        rows.append([f"`{method}`", f"{met}/{len(folders)}"] + cells)
+    return table(header, rows)
+
+
 def render_normalisations(args: list[str]) -> str:
     plain = load_json(f"{SIX_TASKS}/aggregate.json")
     reference = load_json(f"{SIX_TASKS_REFERENCE}/aggregate.json")
@@ -683,6 +777,8 @@ def render_bench_vec_envs(args: list[str]) -> str:
 
 
 RENDERERS: dict[str, Callable[[list[str]], str]] = {
+    "floor_noise": render_floor_noise,
+    "floor_bar": render_floor_bar,
     "bench_overhead": render_bench_overhead,
     "bench_images": render_bench_images,
     "bench_threads": render_bench_threads,

@@ -219,3 +219,21 @@ def test_the_floor_methods_drive_their_imitation_strength(monkeypatch):
     # From m = 2 (strength 0.5), one step at the start's own level (violation -0.05): 0.5 - 2.0 * 0.05.
     assert inril["floor"][0]["strength"] == pytest.approx(0.4) and inril["floor"][0]["il_rate"] == 0.5  # m = round(2.5)
     assert bc_reg["floor"][0]["strength"] == pytest.approx(0.1 - 2.0 * 0.05)  # from --bc-weight 0.1
+
+
+def test_the_guard_modifier_runs_a_rollback_guard_before_the_curve():
+    from scripts.compare import exploration_log_std, method_kwargs, pretrain_start, run_one, summarize
+
+    assert exploration_log_std("inril_m2_logstd-2_warmup_guard") == ("inril_m2_warmup", -2.0)
+    assert method_kwargs("inril_floor_warmup_guard", 2, 3) == {"il_interval": 2, "critic_warmup_steps": 3}
+    with pytest.raises(ValueError, match="unknown method"):
+        method_kwargs("rl_guard_warmup", 10)  # _guard comes last
+    config = dict(TINY_PENDULUM_SWEEP, timesteps=128, eval_freq=64, guard_episodes=1, floor_tolerance=0.05)
+    _, start = pretrain_start(config, 0)
+    run = run_one("rl_guard", 0, config, start)
+    guard = run["guard"]
+    assert [row["timesteps"] for row in guard["evaluations"]] == [0.0, 64.0, 128.0]
+    assert guard["eval_env_steps"] == 3 * 200  # three one-episode evaluations of Pendulum's 200 steps
+    assert guard["n_rollbacks"] == sum(row["rolled_back"] for row in guard["evaluations"])
+    summary = summarize([run], threshold=None)
+    assert summary["methods"]["rl_guard"]["guard_eval_env_steps"][0] == 600.0
