@@ -15,7 +15,7 @@ For every seed, one BC pre-training; then every method fine-tunes that same pre-
 - ``inril_adaptive``: IN-RIL with the adaptive interval (m in [2, 30] from the gradient cosine)
 - ``inril_floor``: IN-RIL whose IL rate follows the performance floor (``PerformanceFloor``: dual ascent
   on the training episodes' return against the start's, ``--floor-tolerance``, ``--floor-window``,
-  ``--floor-rate``), starting at ``m = --il-interval``
+  ``--floor-rate``, ``--floor-decay-rate``, ``--floor-confidence``), starting at ``m = --il-interval``
 - ``bc_reg_floor``: BC regularisation whose weight follows the same floor, starting at ``--bc-weight``
 - ``inril_m<M>``: IN-RIL with ``m = M`` (for an ``m`` sweep; ``rl`` is ``m = inf``)
 - ``inril_m<M>_surgery``: IN-RIL with ``m = M`` and gradient surgery
@@ -296,6 +296,8 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
                 tolerance=config.get("floor_tolerance", 0.05),
                 window=config.get("floor_window", 5),
                 multiplier_rate=config.get("floor_rate", 1.0),
+                decay_rate=config.get("floor_decay_rate"),
+                confidence=config.get("floor_confidence", 0.0),
                 bc_regularization=callbacks[-1] if base == "bc_reg_floor" else None,
             )
             callbacks.append(floor)
@@ -497,6 +499,15 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--floor-window", type=int, default=5, help="the _floor methods: training episodes per measurement")
     parser.add_argument("--floor-rate", type=float, default=1.0, help="the _floor methods: the multiplier's ascent rate")
     parser.add_argument(
+        "--floor-decay-rate", type=float, default=None, help="the _floor methods: the multiplier's rate while the floor holds"
+    )
+    parser.add_argument(
+        "--floor-confidence",
+        type=float,
+        default=0.0,
+        help="the _floor methods: check the training score's mean minus this many standard errors",
+    )
+    parser.add_argument(
         "--guard-episodes",
         type=int,
         default=None,
@@ -572,6 +583,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         floor_tolerance=args.floor_tolerance,
         floor_window=args.floor_window,
         floor_rate=args.floor_rate,
+        floor_decay_rate=args.floor_decay_rate,
+        floor_confidence=args.floor_confidence,
         guard_episodes=args.guard_episodes,
         critic_warmup_steps=args.critic_warmup_steps,
         critic_warmup_unit=args.critic_warmup_unit,

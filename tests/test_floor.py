@@ -334,3 +334,22 @@ def test_floor_sets_the_il_rate_of_a_real_run(pendulum_demos):
     holds.learn(128, callback=PerformanceFloor(reference=-1e6, initial_strength=0.0))
     assert holds.interleaving.n_rl_updates == 16 and holds.interleaving.n_il_updates == 0
     assert holds.il_interval is None
+
+
+def test_dual_ascent_decays_at_its_own_rate():
+    multiplier = DualAscent(rate=1.0, initial=0.5, decay_rate=0.1)
+    assert multiplier.update(0.2) == pytest.approx(0.7)  # rises at rate
+    assert multiplier.update(-0.5) == pytest.approx(0.65)  # falls at decay_rate
+    with pytest.raises(ValueError, match=r"decay_rate: expected a finite number in \(0.0, inf\], found 0"):
+        DualAscent(decay_rate=0)
+
+
+def test_floor_checks_a_lower_confidence_bound(pendulum_env, pendulum_demos):
+    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=None, **SMALL)
+    floor = attached_floor(model, window=4, reference=100.0, confidence=2.0, initial_strength=0.0)
+    finish_episodes(floor, [110.0, 90.0, 120.0, 80.0])  # mean 100, sd 18.26, standard error 9.13
+    standard_error = np.std([110.0, 90.0, 120.0, 80.0], ddof=1) / 2.0
+    assert floor.history[-1]["lower_bound"] == pytest.approx(100.0 - 2.0 * standard_error)
+    # At its start's mean, the mean alone would read 5% of room (violation -0.05); the bound reads a risk.
+    assert floor.history[-1]["violation"] == pytest.approx((95.0 - (100.0 - 2.0 * standard_error)) / 100.0)
+    assert floor.history[-1]["violation"] > 0 and floor.strength == pytest.approx(floor.history[-1]["violation"])

@@ -58,17 +58,22 @@ class DualAscent:
     A Lagrange multiplier for the constraint ``violation <= 0``, by projected dual ascent:
     ``lambda <- clip(lambda + rate * violation, low, high)``.
 
-    It rises while the constraint is violated (``violation > 0``) and decays, by ``rate`` times the
-    margin, while it holds.
+    It rises while the constraint is violated (``violation > 0``) and decays, by ``decay_rate`` times
+    the margin, while it holds.
 
     :param rate: the multiplier's step size per update (per unit of violation)
     :param initial: the multiplier before any update
     :param low: its lower bound (0: no imitation when the constraint holds)
     :param high: its upper bound
+    :param decay_rate: the step size while the constraint holds (``violation < 0``); None: ``rate``.
+        A smaller one lets the multiplier fall more slowly than it rises
     """
 
-    def __init__(self, rate: float = 1.0, initial: float = 0.0, low: float = 0.0, high: float = 1.0) -> None:
+    def __init__(
+        self, rate: float = 1.0, initial: float = 0.0, low: float = 0.0, high: float = 1.0, decay_rate: float | None = None
+    ) -> None:
         self.rate = _check_number("multiplier_rate", rate, 0.0, low_open=True)
+        self.decay_rate = self.rate if decay_rate is None else _check_number("decay_rate", decay_rate, 0.0, low_open=True)
         self.low = _check_number("multiplier_low", low, 0.0)
         self.high = _check_number("max_strength", high, self.low)
         self.value = _check_number("initial_strength", initial, self.low, self.high)
@@ -76,12 +81,15 @@ class DualAscent:
 
     def update(self, violation: float) -> float:
         """One ascent step on a measured violation (positive: the constraint is violated); the new value."""
-        self.value = float(np.clip(self.value + self.rate * float(violation), self.low, self.high))
+        rate = self.rate if violation > 0 else self.decay_rate
+        self.value = float(np.clip(self.value + rate * float(violation), self.low, self.high))
         self.n_updates += 1
         return self.value
 
     def __repr__(self) -> str:
-        return f"DualAscent(rate={self.rate}, value={self.value}, low={self.low}, high={self.high})"
+        return (
+            f"DualAscent(rate={self.rate}, decay_rate={self.decay_rate}, value={self.value}, low={self.low}, high={self.high})"
+        )
 
 
 class EpisodeTracker:
@@ -141,6 +149,11 @@ class EpisodeTracker:
         values = [v for v in values if not math.isnan(v)]
         return float(np.mean(values)) if values else math.nan
 
+    def standard_error(self, metric: Literal["return", "success"]) -> float:
+        """The standard error of :meth:`score`'s mean over the latest ``window`` episodes (0 for fewer than 2)."""
+        values = [v for v in (self.recent_returns if metric == "return" else self.recent_successes) if not math.isnan(v)]
+        return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+
 
 class PerformanceFloor(BaseCallback):
     """
@@ -186,6 +199,11 @@ class PerformanceFloor(BaseCallback):
     :param il_loss_budget: the held-out IL loss may rise this much above its start (None: no such
         constraint)
     :param multiplier_rate: each multiplier's ascent step per unit of (relative) violation
+    :param decay_rate: the step while a constraint holds (None: ``multiplier_rate``); smaller lets the
+        strength fall more slowly than it rises
+    :param confidence: the performance constraint checks the window's mean minus this many standard
+        errors (a lower confidence bound: noisy episodes then read as a risk, not as room to spare);
+        0 checks the mean
     :param initial_strength: the imitation strength until the first update; None takes the setting
         the model (or ``bc_regularization``) has when ``learn()`` starts
     :param max_strength: the strength's upper bound (IL steps per RL step, or BC weight)
@@ -202,6 +220,8 @@ class PerformanceFloor(BaseCallback):
         reference: float | None = None,
         il_loss_budget: float | None = None,
         multiplier_rate: float = 1.0,
+        decay_rate: float | None = None,
+        confidence: float = 0.0,
         initial_strength: float | None = None,
         max_strength: float = 1.0,
         max_il_interval: int = 100,
@@ -218,6 +238,9 @@ class PerformanceFloor(BaseCallback):
         if il_loss_budget is not None:
             _check_number("il_loss_budget", il_loss_budget, 0.0, low_open=True)
         _check_number("multiplier_rate", multiplier_rate, 0.0, low_open=True)
+        if decay_rate is not None:
+            _check_number("decay_rate", decay_rate, 0.0, low_open=True)
+        self.confidence = _check_number("confidence", confidence, 0.0)
         _check_number("max_strength", max_strength, 0.0, low_open=True)
         if initial_strength is not None:
             _check_number("initial_strength", initial_strength, 0.0, max_strength)
@@ -230,6 +253,7 @@ class PerformanceFloor(BaseCallback):
         self.reference = None if reference is None else float(reference)
         self.il_loss_budget = il_loss_budget
         self.multiplier_rate = float(multiplier_rate)
+        self.decay_rate = decay_rate
         self.initial_strength = initial_strength
         self.max_strength = float(max_strength)
         self.max_il_interval = max_il_interval
@@ -260,8 +284,10 @@ class PerformanceFloor(BaseCallback):
                 "few episodes)"
             )
         initial = self.initial_strength if self.initial_strength is not None else min(self._strength_now(), self.max_strength)
-        self.performance = DualAscent(self.multiplier_rate, initial, 0.0, self.max_strength)
-        self.imitation = DualAscent(self.multiplier_rate, 0.0, 0.0, self.max_strength) if self.il_loss_budget else None
+        self.performance = DualAscent(self.multiplier_rate, initial, 0.0, self.max_strength, self.decay_rate)
+        self.imitation = (
+            DualAscent(self.multiplier_rate, 0.0, 0.0, self.max_strength, self.decay_rate) if self.il_loss_budget else None
+        )
         self.tracker = EpisodeTracker(self.training_env.num_envs, self.window)
         self._episodes_at_last_update = 0
         self._apply(self.strength)
@@ -339,6 +365,9 @@ class PerformanceFloor(BaseCallback):
             self.reference = self.tracker.score(metric, slice(0, self.window))
         score = self.tracker.score(metric)
         row: dict[str, float] = {"timesteps": float(self.num_timesteps), "score": score, "reference": self.reference}
+        if self.confidence > 0:
+            score -= self.confidence * self.tracker.standard_error(metric)
+            row["lower_bound"] = score
         if math.isfinite(score) and math.isfinite(self.reference):
             scale = abs(self.reference) if self.reference != 0 else 1.0
             violation = (floor_of(self.reference, self.tolerance) - score) / scale
