@@ -400,6 +400,10 @@ class RollbackGuard(BaseCallback):
     coefficient, IN-RIL's IL optimizer, ...) and the ``VecNormalize`` statistics. An evaluation whose
     mean is below the floor by more than its own standard error (``std / sqrt(n)``) restores the
     snapshot, bit for bit, and training goes on from it. The replay buffer is kept (data, not policy).
+    With an on-policy algorithm, the rollout being collected when a rollback happens was played
+    (wholly, with ``eval_freq`` a multiple of ``n_steps * n_envs``) by the abandoned policy: the next
+    update of the restored policy learns from it as PPO learns from any stale data, through its
+    clipped probability ratio.
 
     The evaluation episodes are env steps: :attr:`eval_env_steps` counts them (logged as
     ``rollback/eval_env_steps``, with ``rollback/n_rollbacks`` and ``rollback/best_score``), and a
