@@ -27,6 +27,9 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
 - ``floor_noise FOLDER... [tolerance=0.05]``: per ``compare.py`` folder, what its evaluations resolve
   against a floor ``tolerance`` below the BC start: the standard error of one evaluation, and the
   lowest evaluation that noise alone gives a policy that never changes.
+- ``floor_strength FOLDER...``: per ``_floor`` method of each folder, what its multiplier did: the
+  training reference against the evaluation start, the strength at the first, middle and last dual
+  step (mean over seeds), the share of dual steps at strength 0 and with the constraint violated.
 - ``floor_bar FOLDER... [tolerance=0.05] [baseline=rl]``: per method and folder, the floor's bar:
   lowest evaluation (mean over seeds) within ``tolerance`` of the BC start, and the final minus the
   baseline's, paired by seed; the count of folders where both hold.
@@ -439,6 +442,52 @@ def render_floor_noise(args: list[str]) -> str:
     return table(header, rows)
 
 
+def render_floor_strength(args: list[str]) -> str:
+    folders, _ = options(args)
+    rows = []
+    for folder in folders:
+        summary = load_json(f"{folder}/summary.json")
+        digits = 2 if summary["metric"] == "success" else 0
+        for method in summary["methods"]:
+            if "_floor" not in method:
+                continue
+            runs = []
+            for seed in summary["config"]["seeds"]:
+                run_file = path(f"{folder}/runs/{method}_s{seed}.json")
+                if os.path.exists(run_file):
+                    with open(run_file) as file:
+                        runs.append(json.load(file))
+            histories = [run["floor"] for run in runs if run.get("floor")]
+            if not histories:
+                continue
+            length = min(len(h) for h in histories)
+            column = 3 if summary["metric"] == "success" else 1
+            gap = np.mean([h[0]["reference"] - run["curve"][0][column] for h, run in zip(histories, runs)])
+            strength = [np.mean([h[i]["strength"] for h in histories]) for i in (0, length // 2, length - 1)]
+            steps = [row for h in histories for row in h]
+            rows.append(
+                [
+                    f"`{os.path.basename(folder)}`",
+                    f"`{method}`",
+                    str(len(histories)),
+                    number(float(gap), digits, sign=True),
+                    " / ".join(f"{s:.2f}" for s in strength),
+                    f"{np.mean([row['strength'] == 0 for row in steps]):.0%}",
+                    f"{np.mean([row.get('violation', 0) > 0 for row in steps]):.0%}",
+                ]
+            )
+    header = [
+        "study",
+        "method",
+        "seeds",
+        "training reference minus evaluation start (mean)",
+        "strength at the first / middle / last dual step (mean over seeds)",
+        "dual steps at strength 0",
+        "dual steps with the floor violated",
+    ]
+    return table(header, rows)
+
+
 def render_floor_bar(args: list[str]) -> str:
     folders, named = options(args)
     tolerance = float(named.get("tolerance", 0.05))
@@ -779,6 +828,7 @@ def render_bench_vec_envs(args: list[str]) -> str:
 RENDERERS: dict[str, Callable[[list[str]], str]] = {
     "floor_noise": render_floor_noise,
     "floor_bar": render_floor_bar,
+    "floor_strength": render_floor_strength,
     "bench_overhead": render_bench_overhead,
     "bench_images": render_bench_images,
     "bench_threads": render_bench_threads,
