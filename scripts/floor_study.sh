@@ -3,8 +3,8 @@
 # seed, plain fine-tuning, the fixed-weight recipes (BC regularisation, IN-RIL) and the same two with
 # the floor (PerformanceFloor: their imitation strength by dual ascent, starting at the recipe's
 # setting). Every command resumes (finished runs are skipped): rerun this script to go on.
-# Usage: OMP_NUM_THREADS=1 bash scripts/floor_study.sh [TASK...]   (tasks: hopper_medium pendulum lift
-# halfcheetah hopper_expert pickplacecan; default all but pickplacecan, in that order;
+# Usage: OMP_NUM_THREADS=1 bash scripts/floor_study.sh [TASK...]   (tasks: hopper_medium hopper_medium_v2
+# pendulum lift halfcheetah hopper_expert pickplacecan; default all but pickplacecan, in that order;
 # pickplacecan needs its demonstrations file, made by the command recorded in results/pickplacecan_ppo_recipe/demos/*.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,16 @@ run() {
       --eval-freq 5000 --eval-episodes 10 --il-interval 2 $PPO_WARMUP \
       --methods bc rl bc_reg_logstd-2 inril_m2_logstd-2 bc_reg_floor_logstd-2 inril_floor_logstd-2 \
       --jobs 2 --num-threads 1 --out results/hopper_ppo_medium_floor ;;
+    hopper_medium_v2)  # the second floor (slow decay, lower confidence bound); fixed and plain runs shared with v1
+      mkdir -p results/hopper_ppo_medium_floor_v2/runs results/hopper_ppo_medium_floor_v2/pretrained
+      cp -n results/hopper_ppo_medium_floor/pretrained/*.pt results/hopper_ppo_medium_floor_v2/pretrained/ 2>/dev/null || true
+      for m in bc rl bc_reg_logstd-2 inril_m2_logstd-2; do
+        cp -n results/hopper_ppo_medium_floor/runs/${m}_s*.json results/hopper_ppo_medium_floor_v2/runs/ 2>/dev/null || true
+      done
+      $PY scripts/compare.py --env Hopper-v5 --algo ppo --demos medium --seeds $SEEDS --timesteps 30000 \
+      --eval-freq 5000 --eval-episodes 10 --il-interval 2 $PPO_WARMUP --floor-decay-rate 0.1 --floor-confidence 1.0 \
+      --methods bc rl bc_reg_logstd-2 inril_m2_logstd-2 bc_reg_floor_logstd-2 inril_floor_logstd-2 \
+      --jobs 2 --num-threads 1 --out results/hopper_ppo_medium_floor_v2 ;;
     pendulum) $PY scripts/compare.py --env Pendulum-v1 --algo sac --demos medium --seeds $SEEDS --timesteps 6000 \
       --eval-freq 1000 --eval-episodes 10 --il-interval 20 --algo-kwargs '{"learning_rate": 0.001}' --critic-warmup-steps 1000 \
       --methods bc rl rl_warmup bc_reg_warmup inril_m20_warmup bc_reg_floor_warmup inril_floor_warmup \
@@ -41,6 +51,6 @@ run() {
     *) echo "unknown task $1" >&2; exit 2 ;;
   esac
 }
-for task in "${@:-hopper_medium pendulum lift halfcheetah hopper_expert}"; do
+for task in "${@:-hopper_medium hopper_medium_v2 pendulum lift halfcheetah hopper_expert}"; do
   for t in $task; do run "$t"; done
 done
