@@ -59,9 +59,9 @@ def test_dual_ascent_rises_on_violation_and_decays_to_zero():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(rate=0.0), r"multiplier_rate: expected a finite number in \(0.0, inf\], found 0.0"),
+        (dict(rate=0.0), r"multiplier_rate: expected a finite value in \(0.0, inf\), found 0.0"),
         (dict(rate=float("nan")), "multiplier_rate"),
-        (dict(initial=2.0), r"initial_strength: expected a finite number in \[0.0, 1.0\], found 2.0"),
+        (dict(initial=2.0), r"initial_strength: expected a finite value in \[0.0, 1.0\], found 2.0"),
         (dict(low=-1.0), "multiplier_low"),
         (dict(initial=0.5, high=0.2), "initial_strength"),
     ],
@@ -161,13 +161,13 @@ def test_floor_success_metric_and_il_loss_constraint(pendulum_env, pendulum_demo
 
 
 def test_floor_errors(pendulum_env, pendulum_demos):
-    with pytest.raises(ValueError, match=r"tolerance: expected a finite number in \[0.0, 1.0\], found 1.5"):
+    with pytest.raises(ValueError, match=r"tolerance: expected a finite value in \[0.0, 1.0\], found 1.5"):
         PerformanceFloor(tolerance=1.5)
     with pytest.raises(ValueError, match="metric"):
         PerformanceFloor(metric="reward")
     with pytest.raises(ValueError, match="window"):
         PerformanceFloor(window=0)
-    with pytest.raises(ValueError, match=r"il_loss_budget: expected a finite number in \(0.0, inf\], found -1"):
+    with pytest.raises(ValueError, match=r"il_loss_budget: expected a finite value in \(0.0, inf\), found -1.0"):
         PerformanceFloor(il_loss_budget=-1)
     with pytest.raises(TypeError, match="bc_regularization: expected a BCRegularization callback or None, found float"):
         PerformanceFloor(bc_regularization=0.1)
@@ -319,7 +319,7 @@ def test_guard_keeps_an_improving_policy(pendulum_env):
     assert guard.n_rollbacks == 0 and len(guard.evaluations) == 4  # at 0, 64, 128, 192
     with pytest.raises(ValueError, match="eval_freq"):
         RollbackGuard(pendulum_env, eval_freq=0)
-    with pytest.raises(ValueError, match=r"tolerance: expected a finite number in \[0.0, 1.0\], found -0.1"):
+    with pytest.raises(ValueError, match=r"tolerance: expected a finite value in \[0.0, 1.0\], found -0.1"):
         RollbackGuard(pendulum_env, eval_freq=10, tolerance=-0.1)
 
 
@@ -340,7 +340,7 @@ def test_dual_ascent_decays_at_its_own_rate():
     multiplier = DualAscent(rate=1.0, initial=0.5, decay_rate=0.1)
     assert multiplier.update(0.2) == pytest.approx(0.7)  # rises at rate
     assert multiplier.update(-0.5) == pytest.approx(0.65)  # falls at decay_rate
-    with pytest.raises(ValueError, match=r"decay_rate: expected a finite number in \(0.0, inf\], found 0"):
+    with pytest.raises(ValueError, match=r"decay_rate: expected a finite value in \(0.0, inf\), found 0.0"):
         DualAscent(decay_rate=0)
 
 

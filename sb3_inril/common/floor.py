@@ -28,20 +28,9 @@ from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
 from sb3_inril.common.callbacks import BCRegularization
 from sb3_inril.common.schedule import is_inril_model
-from sb3_inril.validation import check_choice, check_positive_int
+from sb3_inril.validation import check_choice, check_float, check_positive_int
 
 METRICS = ("auto", "return", "success")
-
-
-def _check_number(name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False) -> float:
-    """``value`` as a float in ``[low, high]`` (``(low, high]`` with ``low_open``), or a named error."""
-    is_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    number = float(value) if is_number else math.nan
-    below = number <= low if low_open else number < low
-    if not math.isfinite(number) or below or number > high:
-        bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
-        raise ValueError(f"{name}: expected a finite number in {bound}, found {value!r}")
-    return number
 
 
 def floor_of(reference: float, tolerance: float) -> float:
@@ -72,11 +61,11 @@ class DualAscent:
     def __init__(
         self, rate: float = 1.0, initial: float = 0.0, low: float = 0.0, high: float = 1.0, decay_rate: float | None = None
     ) -> None:
-        self.rate = _check_number("multiplier_rate", rate, 0.0, low_open=True)
-        self.decay_rate = self.rate if decay_rate is None else _check_number("decay_rate", decay_rate, 0.0, low_open=True)
-        self.low = _check_number("multiplier_low", low, 0.0)
-        self.high = _check_number("max_strength", high, self.low)
-        self.value = _check_number("initial_strength", initial, self.low, self.high)
+        self.rate = check_float("multiplier_rate", rate, 0.0, low_open=True)
+        self.decay_rate = self.rate if decay_rate is None else check_float("decay_rate", decay_rate, 0.0, low_open=True)
+        self.low = check_float("multiplier_low", low, 0.0)
+        self.high = check_float("max_strength", high, self.low)
+        self.value = check_float("initial_strength", initial, self.low, self.high)
         self.n_updates = 0
 
     def update(self, violation: float) -> float:
@@ -229,21 +218,21 @@ class PerformanceFloor(BaseCallback):
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        self.tolerance = _check_number("tolerance", tolerance, 0.0, 1.0)
+        self.tolerance = check_float("tolerance", tolerance, 0.0, 1.0)
         check_choice("metric", metric, METRICS)
         check_positive_int("window", window, allow_none=False)
         check_positive_int("max_il_interval", max_il_interval, allow_none=False)
         if reference is not None:
-            _check_number("reference", reference, -math.inf)
+            check_float("reference", reference, -math.inf)
         if il_loss_budget is not None:
-            _check_number("il_loss_budget", il_loss_budget, 0.0, low_open=True)
-        _check_number("multiplier_rate", multiplier_rate, 0.0, low_open=True)
+            check_float("il_loss_budget", il_loss_budget, 0.0, low_open=True)
+        check_float("multiplier_rate", multiplier_rate, 0.0, low_open=True)
         if decay_rate is not None:
-            _check_number("decay_rate", decay_rate, 0.0, low_open=True)
-        self.confidence = _check_number("confidence", confidence, 0.0)
-        _check_number("max_strength", max_strength, 0.0, low_open=True)
+            check_float("decay_rate", decay_rate, 0.0, low_open=True)
+        self.confidence = check_float("confidence", confidence, 0.0)
+        check_float("max_strength", max_strength, 0.0, low_open=True)
         if initial_strength is not None:
-            _check_number("initial_strength", initial_strength, 0.0, max_strength)
+            check_float("initial_strength", initial_strength, 0.0, max_strength)
         if bc_regularization is not None and not isinstance(bc_regularization, BCRegularization):
             raise TypeError(
                 f"bc_regularization: expected a BCRegularization callback or None, found {type(bc_regularization).__name__}"
@@ -437,9 +426,9 @@ class RollbackGuard(BaseCallback):
         check_positive_int("eval_freq", eval_freq, allow_none=False)
         check_positive_int("n_eval_episodes", n_eval_episodes, allow_none=False)
         check_choice("metric", metric, METRICS)
-        self.tolerance = _check_number("tolerance", tolerance, 0.0, 1.0)
+        self.tolerance = check_float("tolerance", tolerance, 0.0, 1.0)
         if floor is not None:
-            _check_number("floor", floor, -math.inf)
+            check_float("floor", floor, -math.inf)
         self.eval_env = eval_env
         self.eval_freq, self.n_eval_episodes, self.seed = eval_freq, n_eval_episodes, seed
         self.floor = None if floor is None else float(floor)
