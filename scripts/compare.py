@@ -84,6 +84,7 @@ from sb3_inril.demos.chunking import ActionChunkWrapper
 from sb3_inril.demos.files import write_atomically  # a reader (or a resumed sweep) never sees half a file
 from sb3_inril.hyperparams import read_entry, split_entry
 from sb3_inril.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
+from sb3_inril.validation import check_positive_int
 from scripts.bootstrap import bootstrap_mean_ci
 
 ALGOS: dict[str, type[InRILPPO] | type[InRILSAC] | type[InRILIDQL]] = {"ppo": InRILPPO, "sac": InRILSAC, "idql": InRILIDQL}
@@ -559,6 +560,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"--methods: {method} sets the state-independent log_std of a Gaussian policy: expected --algo ppo "
                 f"--policy MlpPolicy, found --algo {args.algo} --policy {args.policy}"
             )
+    try:  # the floor's and the guard's settings fail here, before any BC start is trained
+        PerformanceFloor(
+            tolerance=args.floor_tolerance,
+            window=args.floor_window,
+            multiplier_rate=args.floor_rate,
+            decay_rate=args.floor_decay_rate,
+            confidence=args.floor_confidence,
+        )
+        check_positive_int("--guard-episodes", args.guard_episodes, allow_none=True)
+    except (TypeError, ValueError) as error:
+        parser.error(f"--floor-*/--guard-episodes: {error}")
     num_threads = resolve_num_threads(args.num_threads)
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
     shipped = args.demos in ("expert", "medium", "scripted")

@@ -314,24 +314,31 @@ def render_seed_halves(args: list[str]) -> str:
     return table(["task", "seeds", "BC start", "plain (`rl`)", "lever alone", "BC-reg recipe", "IN-RIL recipe"], rows)
 
 
+def evaluations(folder: str, metric: str) -> list[tuple[dict[str, str], float, float]]:
+    """Every evaluation of a compare.py folder (``results.csv``): its row, its score, and its standard
+    error (the episodes' standard deviation over the root of their number; a success rate's binomial error)."""
+    episodes = load_json(f"{folder}/summary.json")["config"]["eval_episodes"]
+    found = []
+    with open(path(f"{folder}/results.csv")) as file:
+        for row in csv.DictReader(file):
+            if metric == "success":
+                p = float(row["eval_success_rate"])
+                found.append((row, p, math.sqrt(p * (1 - p) / episodes)))
+            else:
+                found.append((row, float(row["eval_return_mean"]), float(row["eval_return_std"]) / math.sqrt(episodes)))
+    return found
+
+
 def task_noise(name: str, task: dict[str, Any]) -> dict[str, float]:
     """The standard error of one evaluation (median over every evaluation of the task's pooled runs:
     the episodes' standard deviation over the root of their number; a success rate's binomial
     error), the spread of the BC start over seeds, and the standard error of a mean final over seeds."""
     errors, starts = [], {}
     for folder in task["folders"]:
-        episodes = load_json(f"{folder}/summary.json")["config"]["eval_episodes"]
-        with open(path(f"{folder}/results.csv")) as file:
-            for row in csv.DictReader(file):
-                if task["metric"] == "success":
-                    p = float(row["eval_success_rate"])
-                    errors.append(math.sqrt(p * (1 - p) / episodes))
-                else:
-                    errors.append(float(row["eval_return_std"]) / math.sqrt(episodes))
-                if int(row["timesteps"]) == 0 and row["method"] == "bc":
-                    starts[int(row["seed"])] = float(
-                        row["eval_success_rate"] if task["metric"] == "success" else row["eval_return_mean"]
-                    )
+        for row, score, error in evaluations(folder, task["metric"]):
+            errors.append(error)
+            if int(row["timesteps"]) == 0 and row["method"] == "bc":
+                starts[int(row["seed"])] = score
     pooled = read_pooled_task(
         "+".join(path(f) for f in task["folders"]) if len(task["folders"]) > 1 else path(task["folders"][0]),
         ["pretrain_log_std"],
@@ -383,23 +390,14 @@ def expected_lowest_of_noise(n_evaluations: int, n_draws: int = 200_000) -> floa
 def evaluation_noise(folder: str) -> dict[str, Any]:
     """A compare.py folder's BC start, its standard error of one evaluation (median over its rows) and its evaluations per run."""
     config = load_json(f"{folder}/summary.json")["config"]
-    metric, episodes = config["metric"], config["eval_episodes"]
-    errors, starts = [], []
-    with open(path(f"{folder}/results.csv")) as file:
-        for row in csv.DictReader(file):
-            if metric == "success":
-                p = float(row["eval_success_rate"])
-                errors.append(math.sqrt(p * (1 - p) / episodes))
-            else:
-                errors.append(float(row["eval_return_std"]) / math.sqrt(episodes))
-            if int(row["timesteps"]) == 0:
-                starts.append(float(row["eval_success_rate"] if metric == "success" else row["eval_return_mean"]))
+    metric = config["metric"]
+    found = evaluations(folder, metric)
     return {
         "metric": metric,
-        "episodes": episodes,
+        "episodes": config["eval_episodes"],
         "evaluations": config["timesteps"] // config["eval_freq"] + 1,
-        "start": float(np.mean(starts)),
-        "one_evaluation": float(np.median(errors)),
+        "start": float(np.mean([score for row, score, _ in found if int(row["timesteps"]) == 0])),
+        "one_evaluation": float(np.median([error for _, _, error in found])),
         "seeds": len(config["seeds"]),
         "env": config["env"],
     }
@@ -457,12 +455,13 @@ def render_floor_strength(args: list[str]) -> str:
                 if os.path.exists(run_file):
                     with open(run_file) as file:
                         runs.append(json.load(file))
-            histories = [run["floor"] for run in runs if run.get("floor")]
-            if not histories:
+            runs = [run for run in runs if run.get("floor")]  # a run whose floor made no dual step has none
+            if not runs:
                 continue
+            histories = [run["floor"] for run in runs]
             length = min(len(h) for h in histories)
             column = 3 if summary["metric"] == "success" else 1
-            gap = np.mean([h[0]["reference"] - run["curve"][0][column] for h, run in zip(histories, runs)])
+            gap = np.mean([run["floor"][0]["reference"] - run["curve"][0][column] for run in runs])
             strength = [np.mean([h[i]["strength"] for h in histories]) for i in (0, length // 2, length - 1)]
             steps = [row for h in histories for row in h]
             rows.append(

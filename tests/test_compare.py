@@ -237,3 +237,18 @@ def test_the_guard_modifier_runs_a_rollback_guard_before_the_curve():
     assert guard["n_rollbacks"] == sum(row["rolled_back"] for row in guard["evaluations"])
     summary = summarize([run], threshold=None)
     assert summary["methods"]["rl_guard"]["guard_eval_env_steps"][0] == 600.0
+
+
+def test_bad_floor_and_guard_settings_fail_before_any_run(tmp_path, capsys):
+    from scripts.compare import main
+
+    for extra, message in (
+        (["--floor-tolerance", "1.5"], "tolerance: expected a finite value in [0.0, 1.0], found 1.5"),
+        (["--floor-window", "0"], "window: expected a positive int, found 0"),
+        (["--floor-decay-rate", "0"], "decay_rate: expected a finite value in (0.0, inf), found 0.0"),
+        (["--guard-episodes", "0"], "--guard-episodes: expected a positive int or None, found 0"),
+    ):
+        with pytest.raises(SystemExit):
+            main(["--env", "Pendulum-v1", "--methods", "inril_floor", *extra, "--out", str(tmp_path / "out")])
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "out").exists()  # nothing was made

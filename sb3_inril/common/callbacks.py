@@ -8,6 +8,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.vec_env import VecEnv
 from torch.utils.hooks import RemovableHandle
 
 from sb3_inril.common.schedule import is_inril_model
@@ -17,23 +18,41 @@ if TYPE_CHECKING:
     from sb3_inril.common.inril import InRILMixin
 
 
+def evaluate_episodes(
+    model: Any, env: gym.Env | VecEnv, n_episodes: int, seed: int
+) -> tuple[list[float], list[int], list[float]]:
+    """
+    ``n_episodes`` deterministic episodes from the start states of ``seed`` (the env is reseeded
+    first, so every call plays the same start states).
+
+    :return: the returns, the lengths, and the success of each episode that reported
+        ``info["is_success"]`` (empty when the env reports none)
+    """
+    successes: list[float] = []
+
+    def record_success(locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
+        if locals_["done"] and "is_success" in locals_["info"]:
+            successes.append(float(bool(locals_["info"]["is_success"])))
+
+    if isinstance(env, VecEnv):
+        env.seed(seed)  # applied at evaluate_policy's reset
+    else:
+        env.reset(seed=seed)  # seeds its RNG: evaluate_policy's reset then draws the same start states
+    returns, lengths = evaluate_policy(
+        model, env, n_episodes, deterministic=True, return_episode_rewards=True, callback=record_success
+    )
+    # With return_episode_rewards=True evaluate_policy returns the per-episode lists.
+    return [float(r) for r in cast(list[float], returns)], [int(n) for n in cast(list[int], lengths)], successes[:n_episodes]
+
+
 def evaluate_with_success(model: Any, env: gym.Env, n_episodes: int, seed: int) -> tuple[float, float, float]:
     """
     Deterministic returns and success rate of ``n_episodes`` episodes from the start states of ``seed``.
 
     :return: mean return, return std, success rate (NaN when the env sets no ``info["is_success"]``)
     """
-    successes: list[bool] = []
-
-    def record_success(locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
-        if locals_["done"] and "is_success" in locals_["info"]:
-            successes.append(bool(locals_["info"]["is_success"]))
-
-    env.reset(seed=seed)
-    returns, _ = evaluate_policy(
-        model, env, n_episodes, deterministic=True, return_episode_rewards=True, callback=record_success
-    )
-    success_rate = float(np.mean(successes[:n_episodes])) if successes else float("nan")
+    returns, _, successes = evaluate_episodes(model, env, n_episodes, seed)
+    success_rate = float(np.mean(successes)) if successes else float("nan")
     return float(np.mean(returns)), float(np.std(returns)), success_rate
 
 

@@ -15,18 +15,16 @@ rollback guard.
 
 import copy
 import math
-from collections import deque
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.save_util import recursive_getattr
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
-from sb3_inril.common.callbacks import BCRegularization
+from sb3_inril.common.callbacks import BCRegularization, evaluate_episodes
 from sb3_inril.common.schedule import is_inril_model
 from sb3_inril.validation import check_choice, check_float, check_positive_int
 
@@ -90,7 +88,7 @@ class EpisodeTracker:
     success is the last ``info["is_success"]`` of an episode.
 
     :param n_envs: the number of envs of the training VecEnv
-    :param window: how many of the latest finished episodes :meth:`recent` averages
+    :param window: how many of the latest finished episodes :meth:`score` averages
     """
 
     def __init__(self, n_envs: int, window: int) -> None:
@@ -98,8 +96,6 @@ class EpisodeTracker:
         self.running = np.zeros(n_envs, dtype=np.float64)
         self.returns: list[float] = []  # every finished episode, in the order they finished
         self.successes: list[float] = []  # NaN where the episode reported no is_success
-        self.recent_returns: deque[float] = deque(maxlen=window)
-        self.recent_successes: deque[float] = deque(maxlen=window)
 
     def step(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> int:
         """Account one VecEnv step; the number of episodes it finished."""
@@ -115,8 +111,6 @@ class EpisodeTracker:
             self.running[index] = 0.0
             self.returns.append(episode_return)
             self.successes.append(success)
-            self.recent_returns.append(episode_return)
-            self.recent_successes.append(success)
             finished += 1
         return finished
 
@@ -129,18 +123,19 @@ class EpisodeTracker:
         """True once a finished episode reported ``info["is_success"]``."""
         return any(not math.isnan(s) for s in self.successes)
 
+    def _values(self, metric: Literal["return", "success"], episodes: slice | None) -> list[float]:
+        """The measured values of ``episodes`` (default: the latest ``window``), episodes without one left out."""
+        values = (self.returns if metric == "return" else self.successes)[episodes or slice(-self.window, None)]
+        return [v for v in values if not math.isnan(v)]
+
     def score(self, metric: Literal["return", "success"], episodes: slice | None = None) -> float:
         """The mean return or success rate over the latest ``window`` episodes (or a slice of all)."""
-        if episodes is None:
-            values = list(self.recent_returns if metric == "return" else self.recent_successes)
-        else:
-            values = (self.returns if metric == "return" else self.successes)[episodes]
-        values = [v for v in values if not math.isnan(v)]
+        values = self._values(metric, episodes)
         return float(np.mean(values)) if values else math.nan
 
     def standard_error(self, metric: Literal["return", "success"]) -> float:
         """The standard error of :meth:`score`'s mean over the latest ``window`` episodes (0 for fewer than 2)."""
-        values = [v for v in (self.recent_returns if metric == "return" else self.recent_successes) if not math.isnan(v)]
+        values = self._values(metric, None)
         return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
@@ -290,8 +285,7 @@ class PerformanceFloor(BaseCallback):
         if self.bc_regularization is not None:
             weight = self.bc_regularization.weight
             return float(weight(1.0)) if callable(weight) else float(weight)
-        model: Any = self.model
-        return 0.0 if model.il_interval is None else model.il_steps / model.il_interval
+        return self.il_rate
 
     def _il_val_loss(self) -> float:
         model: Any = self.model  # an IN-RIL model (checked when attached)
@@ -445,42 +439,21 @@ class RollbackGuard(BaseCallback):
     # -- evaluation ----------------------------------------------------------------------------------
     def evaluate(self) -> tuple[float, float]:
         """One evaluation: the score (mean return or success rate) and its standard error."""
-        normalizer = self.model.get_vec_normalize_env()
-        if normalizer is not None and isinstance(self.eval_env, VecEnv):
+        if self.model.get_vec_normalize_env() is not None and isinstance(self.eval_env, VecEnv):
             sync_envs_normalization(self.training_env, self.eval_env)
-        successes: list[float] = []
-
-        def record_success(locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
-            if locals_["done"] and "is_success" in locals_["info"]:
-                successes.append(float(bool(locals_["info"]["is_success"])))
-
-        if isinstance(self.eval_env, VecEnv):
-            self.eval_env.seed(self.seed)  # applied at evaluate_policy's reset
-        else:
-            self.eval_env.reset(seed=self.seed)  # seeds its RNG: evaluate_policy's reset draws the same start states
-        returns, lengths = evaluate_policy(
-            self.model,
-            self.eval_env,
-            self.n_eval_episodes,
-            deterministic=True,
-            return_episode_rewards=True,
-            callback=record_success,
-        )
-        self.eval_env_steps += int(np.sum(lengths))
+        returns, lengths, successes = evaluate_episodes(self.model, self.eval_env, self.n_eval_episodes, self.seed)
+        self.eval_env_steps += sum(lengths)
         use_success = self.metric == "success" or (self.metric == "auto" and len(successes) > 0)
-        values = np.asarray(successes[: self.n_eval_episodes] if use_success else returns, dtype=np.float64)
+        values = np.asarray(successes if use_success else returns, dtype=np.float64)
         if values.size == 0:
             raise ValueError("RollbackGuard: metric='success' but the eval env reports no info['is_success']")
         standard_error = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
         return float(values.mean()), standard_error
 
     # -- snapshots -----------------------------------------------------------------------------------
-    def _state_holders(self) -> tuple[list[str], list[str]]:
-        return self.model._get_torch_save_params()
-
     def take_snapshot(self) -> dict[str, Any]:
         """A deep copy of everything the guard restores (the model's state dicts and tensors, the normaliser's statistics)."""
-        state_dicts, tensors = self._state_holders()
+        state_dicts, tensors = self.model._get_torch_save_params()  # what the algorithm's own save() writes
         snapshot: dict[str, Any] = {
             "state_dicts": {name: copy.deepcopy(recursive_getattr(self.model, name).state_dict()) for name in state_dicts},
             "tensors": {name: recursive_getattr(self.model, name).detach().clone() for name in tensors},
