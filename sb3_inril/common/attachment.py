@@ -192,7 +192,7 @@ class DemonstrationAttachmentMixin:
             return DemonstrationBuffer(
                 demonstrations,
                 self._env_observation_space(),
-                self.action_space,
+                self._il_action_space(),
                 device=self.device,
                 val_fraction=self.demo_val_fraction,
                 seed=self.seed,
@@ -215,24 +215,45 @@ class DemonstrationAttachmentMixin:
             return None
         return int(env.get_attr("action_chunk_size", indices=[0])[0])
 
+    def _policy_action_chunk_size(self) -> int:
+        """The imitation protocol's ``il_action_chunk_size``: chunks of H env actions IL imitates (default 1)."""
+        horizon = getattr(getattr(self, "policy", None), "il_action_chunk_size", 1)
+        return int(horizon) if isinstance(horizon, (int, np.integer)) and horizon >= 1 else 1
+
+    def _il_action_space(self) -> spaces.Space:
+        """
+        The space demonstration actions are validated in: the env's, or ``(H, *A)`` chunks of its
+        actions (bounds repeated) when the policy imitates chunks of H the env does not act in.
+        """
+        horizon = self._policy_action_chunk_size()
+        space = self.action_space
+        if horizon == 1 or not isinstance(space, spaces.Box):
+            return space
+        shape = (horizon, *space.shape)
+        return spaces.Box(np.broadcast_to(space.low, shape), np.broadcast_to(space.high, shape), dtype=space.dtype)
+
     def _chunk_for_env(self, demonstrations: Demonstrations) -> Demonstrations:
         """
-        Per-step demonstrations cut into the chunks of an env wrapped in ``ActionChunkWrapper``.
+        Per-step demonstrations cut into the chunks of an env wrapped in ``ActionChunkWrapper``, or
+        into the chunks the policy imitates (its ``il_action_chunk_size``).
 
-        Only when the env says its chunk size ``H`` and the action space is ``(H, *A)`` for the
-        demonstrations' per-step shape ``A``; demonstrations already of the env's shape, and those
+        Only when the chunk size ``H`` is known and the space IL validates actions in is ``(H, *A)``
+        for the demonstrations' per-step shape ``A``; demonstrations already of that shape, and those
         of neither shape (the buffer names the mismatch), are left alone.
         """
-        horizon = self._env_action_chunk_size()
-        if horizon is None or not isinstance(self.action_space, spaces.Box):
+        env_horizon = self._env_action_chunk_size()
+        horizon = env_horizon or self._policy_action_chunk_size()
+        space = self._il_action_space()
+        if horizon == 1 or not isinstance(space, spaces.Box):
             return demonstrations
         demo_shape = demonstrations.actions.shape[1:]
-        if demo_shape == self.action_space.shape or (horizon, *demo_shape) != self.action_space.shape:
+        if demo_shape == space.shape or (horizon, *demo_shape) != space.shape:
             return demonstrations
         if self.verbose >= 1:  # once per attachment, as SB3 reports its device
+            owner = "the env's ActionChunkWrapper" if env_horizon else f"the chunks {type(self.policy).__name__} plans"
             print(
-                f"demonstrations: per-step actions of shape {demo_shape} cut into chunks of {horizon} for the env's "
-                f"ActionChunkWrapper (action_space {self.action_space}); episode tails padded with the last action"
+                f"demonstrations: per-step actions of shape {demo_shape} cut into chunks of {horizon} for {owner} "
+                f"(IL actions {space}); episode tails padded with the last action"
             )
         return chunk_demonstrations(demonstrations, horizon)
 

@@ -56,6 +56,31 @@ def evaluate_with_success(model: Any, env: gym.Env, n_episodes: int, seed: int) 
     return float(np.mean(returns)), float(np.std(returns)), success_rate
 
 
+class EpisodeStartCallback(BaseCallback):
+    """
+    Tells the policy which rollout envs start an episode, through its ``reset_episode_state``
+    (the imitation protocol), before it acts in them again: a policy that keeps per-episode state
+    (a residual policy over a diffusion base executes the chunk its base planned) forgets it there.
+    SB3's ``collect_rollouts`` does not tell the policy; the on-policy IN-RIL classes add this
+    callback to every ``learn``; with SB3's own algorithms pass it yourself. A policy without
+    ``reset_episode_state`` is left alone.
+    """
+
+    def _reset(self, episode_starts: Any) -> None:
+        reset = getattr(self.model.policy, "reset_episode_state", None)
+        if callable(reset) and episode_starts is not None:
+            reset(np.asarray(episode_starts, dtype=bool))
+
+    def _on_training_start(self) -> None:
+        # After learn()'s set-up: every env when it has just been reset (all True), else those whose episode ended last.
+        self._reset(getattr(self.model, "_last_episode_starts", None))
+
+    def _on_step(self) -> bool:
+        # Called after env.step and before the policy acts on the new observations.
+        self._reset(self.locals.get("dones"))
+        return True
+
+
 class EvalCurve(BaseCallback):
     """
     Deterministic evaluation every ``eval_freq`` environment steps, including at step 0, on the

@@ -218,14 +218,19 @@ class InRILMixin(DemonstrationAttachmentMixin):
     @classmethod
     def _residual_policy(cls, policy: str | type[BasePolicy]) -> str | type[BasePolicy]:
         """The residual counterpart of ``policy`` for ``gradient_separation="residual"``."""
-        if policy == "MlpPolicy" and "ResidualMlpPolicy" in cls.policy_aliases:  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
-            return "ResidualMlpPolicy"
+        # A policy name with a residual counterpart in the algorithm's aliases (MlpPolicy, DiffusionPolicy, ...).
+        if isinstance(policy, str) and f"Residual{policy}" in cls.policy_aliases:  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
+            return f"Residual{policy}"
+        if isinstance(policy, str) and policy.startswith("MultiInput"):
+            counterpart = f"MultiInputResidual{policy.removeprefix('MultiInput')}"
+            if counterpart in cls.policy_aliases:  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
+                return counterpart
         policy_class = cls.policy_aliases.get(policy) if isinstance(policy, str) else policy  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
         if separates_il_and_rl(policy_class):
             return policy
         raise ValueError(
-            f"gradient_separation: 'residual' needs a residual policy ('ResidualMlpPolicy', or 'MlpPolicy' where "
-            f"{cls.__name__} has one), found {policy!r}"
+            f"gradient_separation: 'residual' needs a residual policy ('ResidualMlpPolicy', 'ResidualDiffusionPolicy', "
+            f"or the name of a policy {cls.__name__} has a residual counterpart of), found {policy!r}"
         )
 
     @property

@@ -6,12 +6,16 @@ the policy's features extractor (the one for the actor when it is not shared), `
 ``mlp_extractor.value_net``.
 """
 
+from typing import Any
+
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 
+from sb3_inril.common.callbacks import EpisodeStartCallback
 from sb3_inril.common.inril import InRILMixin
 from sb3_inril.common.policy_protocol import policy_hook
 from sb3_inril.demos.buffer import TensorObservations
@@ -37,6 +41,13 @@ class InRILOnPolicyMixin(InRILMixin):
         attach_policy = getattr(self.rollout_buffer, "attach_policy", None)
         if callable(attach_policy):
             attach_policy(self.policy)
+
+    def _init_callback(self, callback: Any, progress_bar: bool = False) -> BaseCallback:
+        # A policy with per-episode state learns which rollout envs start an episode (SB3 does not tell it).
+        if policy_hook(self.policy, "reset_episode_state") is not None:
+            callbacks = [] if callback is None else list(callback) if isinstance(callback, list) else [callback]
+            callback = [EpisodeStartCallback(), *callbacks]
+        return super()._init_callback(callback, progress_bar)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
 
     def rl_actor_optimizer(self) -> th.optim.Optimizer:
         return self.policy.optimizer

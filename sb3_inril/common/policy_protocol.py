@@ -35,6 +35,7 @@ PROTOCOL_METHODS = frozenset(
         "il_diagnostics",
         "on_pretrain_end",
         "rollout_buffer_class_for",
+        "reset_episode_state",
     }
 )
 
@@ -58,6 +59,10 @@ class ImitationPolicy(Protocol):
     #: policy): ``gradient_separation="residual"`` asks for such a policy, and gradient surgery
     #: is refused on one (default False).
     separates_il_and_rl: ClassVar[bool]
+    #: IL imitates chunks of this many consecutive actions while the env takes one action a step
+    #: (a residual policy over a chunk-planning diffusion base): per-step demonstrations are cut into
+    #: such chunks when attached and validated as ``(H, *A)`` actions (default 1: the env's actions).
+    il_action_chunk_size: int
 
     def actor_parameters(self) -> list[th.nn.Parameter]:
         """
@@ -111,6 +116,15 @@ class ImitationPolicy(Protocol):
         (None: SB3's choice); raise ``ValueError`` naming ``rollout_buffer_class`` when ``requested``
         can not serve the policy. After the buffer is built, a buffer with ``attach_policy`` is given
         the policy (and may refuse it with a ``ValueError``).
+        """
+        ...
+
+    def reset_episode_state(self, episode_starts: Any) -> None:
+        """
+        Forget per-episode state (e.g. the action chunk being executed) for the rollout envs whose
+        episode starts (a boolean array, one per env), before the policy acts in them again
+        (default: the policy keeps none). The on-policy IN-RIL classes call it through
+        :class:`sb3_inril.common.callbacks.EpisodeStartCallback`.
         """
         ...
 

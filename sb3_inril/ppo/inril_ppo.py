@@ -5,6 +5,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import MaybeCallback
 
 from sb3_inril.common.diffusion.policies import DiffusionPolicy, MultiInputDiffusionPolicy
+from sb3_inril.common.diffusion.residual import MultiInputResidualDiffusionPolicy, ResidualDiffusionPolicy
 from sb3_inril.common.on_policy import InRILOnPolicyMixin
 from sb3_inril.ppo.policies import ResidualMlpPolicy
 
@@ -35,6 +36,8 @@ class InRILPPO(InRILOnPolicyMixin, PPO):  # type: ignore[misc]  # the mixin type
         "ResidualMlpPolicy": ResidualMlpPolicy,
         "DiffusionPolicy": DiffusionPolicy,
         "MultiInputDiffusionPolicy": MultiInputDiffusionPolicy,
+        "ResidualDiffusionPolicy": ResidualDiffusionPolicy,
+        "MultiInputResidualDiffusionPolicy": MultiInputResidualDiffusionPolicy,
     }
 
     def learn(

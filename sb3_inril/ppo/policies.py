@@ -8,6 +8,10 @@ from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
+from sb3_inril.common.diffusion.residual import (  # noqa: F401  # the PPO residual policies in one place
+    MultiInputResidualDiffusionPolicy,
+    ResidualDiffusionPolicy,
+)
 from sb3_inril.common.residual import ResidualPolicyMixin, build_residual_mlp, check_residual_arguments
 
 # IN-RIL needs nothing from the policy that SB3's actor-critic policies do not already offer.

@@ -8,14 +8,28 @@ from sb3_inril.common.diffusion.policies import (
     MultiInputDiffusionActorCriticPolicy,
     MultiInputDiffusionPolicy,
 )
+from sb3_inril.common.diffusion.residual import (
+    DictResidualBaseRolloutBuffer,
+    MultiInputResidualDiffusionActorCriticPolicy,
+    MultiInputResidualDiffusionPolicy,
+    ResidualBaseRolloutBuffer,
+    ResidualDiffusionActorCriticPolicy,
+    ResidualDiffusionPolicy,
+)
 
 __all__ = [
     "DenoisingChainRolloutBuffer",
     "DictDenoisingChainRolloutBuffer",
+    "DictResidualBaseRolloutBuffer",
     "DiffusionActorCriticPolicy",
     "DiffusionPolicy",
     "DiffusionSchedule",
     "MlpDenoiser",
     "MultiInputDiffusionActorCriticPolicy",
     "MultiInputDiffusionPolicy",
+    "MultiInputResidualDiffusionActorCriticPolicy",
+    "MultiInputResidualDiffusionPolicy",
+    "ResidualBaseRolloutBuffer",
+    "ResidualDiffusionActorCriticPolicy",
+    "ResidualDiffusionPolicy",
 ]
