@@ -89,6 +89,8 @@ from scripts.bootstrap import bootstrap_mean_ci
 
 ALGOS: dict[str, type[InRILPPO] | type[InRILSAC] | type[InRILIDQL]] = {"ppo": InRILPPO, "sac": InRILSAC, "idql": InRILIDQL}
 OFF_POLICY_ALGOS = ("sac", "idql")
+#: PPO's policies with a state-independent ``log_std`` parameter (what ``_logstd<X>`` sets after the BC start).
+LOG_STD_POLICIES = ("MlpPolicy", "ResidualMlpPolicy", "ResidualDiffusionPolicy")
 BASE_METHODS = (
     "bc",
     "rl",
@@ -555,10 +557,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             parser.error(
                 f"--methods: {method} needs an off-policy algorithm (--algo {' or '.join(OFF_POLICY_ALGOS)}), found --algo {args.algo}"
             )
-        if exploration_log_std(method)[1] is not None and (args.algo != "ppo" or args.policy != "MlpPolicy"):
+        if exploration_log_std(method)[1] is not None and (args.algo != "ppo" or args.policy not in LOG_STD_POLICIES):
             parser.error(
                 f"--methods: {method} sets the state-independent log_std of a Gaussian policy: expected --algo ppo "
-                f"--policy MlpPolicy, found --algo {args.algo} --policy {args.policy}"
+                f"--policy one of {', '.join(LOG_STD_POLICIES)}, found --algo {args.algo} --policy {args.policy}"
             )
     try:  # the floor's and the guard's settings fail here, before any BC start is trained
         PerformanceFloor(
