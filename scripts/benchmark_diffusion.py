@@ -9,6 +9,10 @@ fine-tuned), in one run and interleaved over repeats so that a change of load hi
   minibatches of the same size);
 - memory per stored transition: the rollout buffer's arrays divided by the transitions they hold.
 
+With ``--residual-chunks H...``, also residual PPO over a diffusion base (``ResidualDiffusionPolicy``,
+T = the largest of ``--steps``, its default 5 DDIM steps when it acts) planning chunks of H: the base runs
+once per H env steps, the residual every step (what amortising the base over the chunk buys).
+
 Ratios are against the Gaussian policy in the same run. On CUDA (``--device cuda``, or ``auto``
 where a GPU is present) the same figures; the env always runs on the CPU.
 
@@ -33,11 +37,20 @@ from sb3_inril import InRILPPO
 from sb3_inril.parallel import add_num_threads_argument, apply_num_threads, resolve_num_threads
 
 
-def make_model(policy: str, denoising_steps: int | None, args: argparse.Namespace) -> InRILPPO:
+def make_model(policy: str, denoising_steps: int | None, args: argparse.Namespace, chunk: int = 1) -> InRILPPO:
     width = [args.width] * args.depth
     policy_kwargs: dict[str, Any]
     if policy == "gaussian":
         policy_name, policy_kwargs = "MlpPolicy", dict(net_arch=dict(pi=width, vf=width))
+    elif policy == "residual":
+        policy_name = "ResidualDiffusionPolicy"
+        policy_kwargs = dict(
+            base_chunk_size=chunk,
+            denoising_steps=denoising_steps,
+            denoiser_net_arch=width,
+            residual_net_arch=width,
+            net_arch=dict(pi=[], vf=width),
+        )
     else:
         policy_name = "DiffusionPolicy"
         policy_kwargs = dict(denoising_steps=denoising_steps, denoiser_net_arch=width, net_arch=dict(pi=[], vf=width))
@@ -82,6 +95,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--steps", type=int, nargs="+", default=[5, 10, 20], help="denoising steps T to measure")
+    parser.add_argument(
+        "--residual-chunks", type=int, nargs="*", default=[], help="chunk sizes H of residual PPO over a diffusion base"
+    )
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--n-steps", type=int, default=512, help="rollout length")
@@ -96,6 +112,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     apply_num_threads(args.num_threads)
     policies = [("gaussian", None)] + [("diffusion", steps) for steps in args.steps]
     models = {f"{kind}" if steps is None else f"diffusion_T{steps}": make_model(kind, steps, args) for kind, steps in policies}
+    for chunk in args.residual_chunks:
+        models[f"residual_H{chunk}"] = make_model("residual", max(args.steps), args, chunk)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in models}
     for _ in tqdm(range(args.repeats), desc="repeats"):
         for name, model in models.items():  # interleaved: load changes hit every policy alike
@@ -112,6 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "buffer_bytes_per_transition": buffer_bytes_per_transition(model),
             "buffer_bytes_ratio": buffer_bytes_per_transition(model) / buffer_bytes_per_transition(gaussian),
             "ft_denoising_steps": getattr(model.policy, "ft_denoising_steps", 0),
+            "base_chunk_size": getattr(model.policy, "base_chunk_size", None),
         }
     result = {
         "config": {**vars(args), "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count()},

@@ -38,7 +38,7 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
 - ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
 - ``readme``: the README's numbers.
 - ``shipped_robomimic``: the shipped scripted robomimic demonstrations, from their records.
-- ``bench_overhead [FILE]`` (default ``docs/benchmarks/overhead.json``), ``bench_images``, ``bench_threads``, ``bench_diffusion``, ``bench_idql``, ``bench_vec_envs NAME``:
+- ``bench_overhead [FILE]`` (default ``docs/benchmarks/overhead.json``), ``bench_images``, ``bench_threads``, ``bench_diffusion [FILE]``, ``bench_idql``, ``bench_vec_envs NAME``:
   the benchmarks page's tables, from the raw figures committed in ``docs/benchmarks/*.json``.
 """
 
@@ -872,11 +872,20 @@ def render_bench_threads(args: list[str]) -> str:
     return table(header, rows)
 
 
+def bench_diffusion_label(key: str, row: dict[str, Any]) -> str:
+    if key == "gaussian":
+        return "Gaussian MLP"
+    if key.startswith("residual_H"):
+        return f"residual over a diffusion base, chunks of H = {row['base_chunk_size']}"
+    return f"diffusion (DPPO), T = {key.split('_T')[1]}"
+
+
 def render_bench_diffusion(args: list[str]) -> str:
-    result = load_json("docs/benchmarks/diffusion_cost.json")["results"]
+    """``bench_diffusion [FILE]`` (default ``docs/benchmarks/diffusion_cost.json``)."""
+    result = load_json(args[0] if args else "docs/benchmarks/diffusion_cost.json")["results"]
     rows = []
     for key, r in result.items():
-        label = "Gaussian MLP" if key == "gaussian" else f"diffusion, T = {key.split('_T')[1]}"
+        label = bench_diffusion_label(key, r)
         rows.append(
             [
                 label,
