@@ -5,6 +5,7 @@ import torch as th
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_inril import InRILPPO, InRILSAC, InRILTQC
+from sb3_inril.common.callbacks import BCRegularization
 from sb3_inril.common.residual import ResidualPolicyMixin
 
 PPO_SMALL = dict(n_steps=64, batch_size=16, n_epochs=2, seed=0)
@@ -135,3 +136,21 @@ def test_vec_normalize(pendulum_demos):
     model.pretrain(n_steps=5)
     model.learn(128)
     assert model.interleaving.n_il_updates == 8
+
+
+@pytest.mark.parametrize("inril_class, kwargs", CASES)
+def test_bc_regularization_of_a_residual_policy_trains_only_the_residual(pendulum_demos, inril_class, kwargs):
+    # The RL optimizer holds the residual side only: BC regularisation pulls the whole policy's action
+    # towards the demonstrations through the residual, and leaves the base as pre-training made it.
+    steps = 64 if inril_class is InRILPPO else 60
+    runs = {}
+    for weight in (None, 1.0):
+        model = make(inril_class, kwargs, pendulum_demos, il_interval=None)
+        base = values(model.policy.base_parameters())
+        callback = BCRegularization(weight) if weight else None
+        model.learn(steps, callback=callback)
+        assert all_equal(model.policy.base_parameters(), base)
+        runs[weight] = values(model.policy.residual_parameters())
+        if callback is not None:
+            assert callback.bc_loss(model.demo_buffer.sample(8)).requires_grad
+    assert not all(th.equal(p, q) for p, q in zip(runs[None], runs[1.0]))

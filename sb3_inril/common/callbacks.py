@@ -145,6 +145,10 @@ class BCRegularization(BaseCallback):
     weight in use is logged as
     ``train/bc_reg_weight``; a step whose weight is 0 computes no BC loss.
 
+    With a residual policy (network separation) the RL optimizer holds the residual side only: the
+    BC term is then the NLL of the demonstrated action under the whole policy, whose gradient
+    reaches the residual (and ``log_std``), never the base.
+
     :param weight: the weight of the BC loss: a number > 0, or a schedule whose values are >= 0
     """
 
@@ -165,8 +169,26 @@ class BCRegularization(BaseCallback):
         model = cast("InRILMixin", self.model)
         if not is_inril_model(model) or model.demo_buffer is None:
             raise TypeError("BCRegularization: needs an IN-RIL model with demonstrations")
-        self._params = model.il_parameters()
+        # A residual policy's RL optimizer never holds its base (what IL trains): the BC term then
+        # regularises the policy RL trains, the whole policy's action (base + residual) through its residual.
+        self._regularises_residual = bool(model.is_residual)
+        self._params = model.rl_actor_parameters() if self._regularises_residual else model.il_parameters()
         self._handle = model.rl_actor_optimizer().register_step_pre_hook(self._add_bc_gradient)
+
+    def bc_loss(self, batch: Any) -> th.Tensor:
+        """
+        The BC loss of a demonstration batch: the model's IL loss, or for a residual policy the NLL of
+        the demonstrated action under the whole policy (whose base enters detached: only the residual
+        side gets its gradient; a policy that imitates chunks: the chunk's first action).
+        """
+        model: Any = self.model
+        if not self._regularises_residual:
+            return model.compute_il_loss(batch)
+        actions = batch.actions
+        horizon = int(getattr(model.policy, "il_action_chunk_size", 1))
+        if horizon > 1:
+            actions = actions.reshape(actions.shape[0], horizon, -1)[:, 0]
+        return -model._actor_distribution(batch.observations).log_prob(actions).mean()
 
     def _add_bc_gradient(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         model: Any = self.model
@@ -178,7 +200,7 @@ class BCRegularization(BaseCallback):
             return
         batch = model.demo_buffer.sample(model.il_batch_size)
         with th.enable_grad():
-            loss = model.compute_il_loss(batch)
+            loss = self.bc_loss(batch)
             grads = th.autograd.grad(weight * loss, self._params, allow_unused=True)
         for param, grad in zip(self._params, grads):
             if grad is not None:
