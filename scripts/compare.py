@@ -269,12 +269,16 @@ def run_one(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -
             cast(th.Tensor, model.policy.log_std).fill_(log_std)  # PPO's parameter (main() refuses the others)
     model.reset_drift_reference()
     eval_env = Monitor(make_env(config))
-    curve_callback = EvalCurve(eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed)
+    final_episodes = config.get("final_eval_episodes")
+    curve_callback = EvalCurve(
+        eval_env, config["eval_freq"], config["eval_episodes"], seed=10_000 + seed, final_n_eval_episodes=final_episodes
+    )
     # What drives a dip: advantages, the critic's explained variance, KL, std, drift (10 rows per evaluation at most).
     diagnostics = FineTuningDiagnostics(every=max(1, config["eval_freq"] // 10))
     extra: dict[str, Any] = {}
     if exploration_log_std(method)[0] == "bc":  # (bc_warmup would be the same: nothing is trained)
-        point = evaluate_with_success(model, eval_env, config["eval_episodes"], 10_000 + seed)
+        # Evaluated once (nothing is trained), with the final evaluation's episodes where it has more.
+        point = evaluate_with_success(model, eval_env, max(config["eval_episodes"], final_episodes or 0), 10_000 + seed)
         curve = [(step, *point) for step in range(0, config["timesteps"] + 1, config["eval_freq"])]
     else:
         callbacks: list[Any] = [curve_callback, diagnostics]
@@ -494,6 +498,12 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timesteps", type=int, default=100_000)
     parser.add_argument("--eval-freq", type=int, default=10_000)
     parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument(
+        "--final-eval-episodes",
+        type=int,
+        default=None,
+        help="episodes of the evaluation at the end of the budget, where final scores are read (default: --eval-episodes)",
+    )
     parser.add_argument("--il-interval", type=int, default=10)
     parser.add_argument("--bc-weight", type=float, default=0.1)
     parser.add_argument(
@@ -571,8 +581,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             confidence=args.floor_confidence,
         )
         check_positive_int("--guard-episodes", args.guard_episodes, allow_none=True)
+        check_positive_int("--final-eval-episodes", args.final_eval_episodes, allow_none=True)
     except (TypeError, ValueError) as error:
-        parser.error(f"--floor-*/--guard-episodes: {error}")
+        parser.error(f"--floor-*/--guard-episodes/--final-eval-episodes: {error}")
     num_threads = resolve_num_threads(args.num_threads)
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
     shipped = args.demos in ("expert", "medium", "scripted")
@@ -592,6 +603,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         timesteps=args.timesteps,
         eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes,
+        final_eval_episodes=args.final_eval_episodes,
         il_interval=args.il_interval,
         bc_weight=args.bc_weight,
         floor_tolerance=args.floor_tolerance,

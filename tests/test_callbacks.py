@@ -146,3 +146,24 @@ def test_diagnostics_every_n_steps_off_policy(pendulum_env, pendulum_demos):
     for bad in (2.5, True):
         with pytest.raises(TypeError, match="every: expected a positive int, found"):
             FineTuningDiagnostics(every=bad)
+
+
+def test_eval_curve_points_and_the_final_evaluation_episodes(pendulum_env, pendulum_demos):
+    import gymnasium as gym
+    from stable_baselines3.common.monitor import Monitor
+
+    from sb3_inril.common.callbacks import EvalCurve
+
+    eval_env = Monitor(gym.make("Pendulum-v1", max_episode_steps=5))
+    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=None, **SMALL)
+    curve = EvalCurve(eval_env, eval_freq=64, n_eval_episodes=2, seed=3, final_n_eval_episodes=7)
+    model.learn(128, callback=curve)
+    # At 0 (the start), 64 and 128 steps; the last, at the end of the budget, with 7 episodes.
+    assert [point[0] for point in curve.curve] == [0, 64, 128]
+    assert len(eval_env.get_episode_rewards()) == 2 + 2 + 7
+    # The same start states every time: the first two episodes of the final evaluation are those of the others.
+    rewards = eval_env.get_episode_rewards()
+    assert curve.curve[0][1] == pytest.approx(np.mean(rewards[:2]))
+    assert curve.curve[2][1] == pytest.approx(np.mean(rewards[4:]))
+    with pytest.raises(ValueError, match="final_n_eval_episodes"):
+        EvalCurve(eval_env, eval_freq=64, n_eval_episodes=2, seed=3, final_n_eval_episodes=0)

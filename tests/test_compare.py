@@ -247,6 +247,7 @@ def test_bad_floor_and_guard_settings_fail_before_any_run(tmp_path, capsys):
         (["--floor-window", "0"], "window: expected a positive int, found 0"),
         (["--floor-decay-rate", "0"], "decay_rate: expected a finite value in (0.0, inf), found 0.0"),
         (["--guard-episodes", "0"], "--guard-episodes: expected a positive int or None, found 0"),
+        (["--final-eval-episodes", "-3"], "--final-eval-episodes: expected a positive int or None, found -3"),
     ):
         with pytest.raises(SystemExit):
             main(["--env", "Pendulum-v1", "--methods", "inril_floor", *extra, "--out", str(tmp_path / "out")])

@@ -94,17 +94,26 @@ class EvalCurve(BaseCallback):
     :param eval_freq: evaluate every this many environment steps
     :param n_eval_episodes: episodes per evaluation
     :param seed: seed of the evaluation episodes
+    :param final_n_eval_episodes: episodes of the evaluation at the end of ``learn()``'s budget (the one
+        a final score is read from: a smaller standard error where it matters; its first
+        ``n_eval_episodes`` start states are those of the others); None: ``n_eval_episodes``
     """
 
-    def __init__(self, eval_env: gym.Env, eval_freq: int, n_eval_episodes: int, seed: int) -> None:
+    def __init__(
+        self, eval_env: gym.Env, eval_freq: int, n_eval_episodes: int, seed: int, final_n_eval_episodes: int | None = None
+    ) -> None:
         super().__init__()
+        check_positive_int("final_n_eval_episodes", final_n_eval_episodes, allow_none=True)
         self.eval_env, self.eval_freq, self.n_eval_episodes, self.seed = eval_env, eval_freq, n_eval_episodes, seed
+        self.final_n_eval_episodes = final_n_eval_episodes
         self.curve: list[tuple[int, float, float, float]] = []
 
     def evaluate(self) -> None:
-        self.curve.append(
-            (self.num_timesteps, *evaluate_with_success(self.model, self.eval_env, self.n_eval_episodes, self.seed))
-        )
+        episodes = self.n_eval_episodes
+        total = getattr(self.model, "_total_timesteps", None)
+        if self.final_n_eval_episodes is not None and total is not None and self.num_timesteps >= total:
+            episodes = self.final_n_eval_episodes
+        self.curve.append((self.num_timesteps, *evaluate_with_success(self.model, self.eval_env, episodes, self.seed)))
         self.logger.record("eval/mean_reward", self.curve[-1][1])
         if np.isfinite(self.curve[-1][3]):
             self.logger.record("eval/success_rate", self.curve[-1][3])
