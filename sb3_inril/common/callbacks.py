@@ -170,7 +170,7 @@ class BCRegularization(BaseCallback):
             check_weight(weight, "weight", allow_zero=False)
         self.weight = weight
         self._handle: RemovableHandle | None = None
-        self._loss_sum = 0.0
+        self._loss_sum: float | th.Tensor = 0.0  # a tensor while summing: no device sync per RL step
         self._n = 0
         self._last_weight: float | None = None
 
