@@ -1,4 +1,4 @@
-"""Scripted demonstrations for robomimic's Lift and PickPlaceCan, written as robomimic HDF5 files.
+"""Scripted demonstrations for robomimic's Lift, PickPlaceCan and NutAssemblySquare, written as robomimic HDF5 files.
 
 Prints the expert's success rate (over every episode it attempted) and writes ``<out>.hdf5``
 (robomimic's layout: ``data/demo_i/{obs,next_obs,actions,rewards,dones,states}``, ``env_args``,
@@ -13,6 +13,7 @@ differ from the record's.
 Example::
 
     python scripts/collect_robomimic_demos.py --task Lift --demos 50 --seed 0 --out sb3_inril/data/robomimic/lift_v0_scripted
+    python scripts/collect_robomimic_demos.py --task NutAssemblySquare --demos 30 --seed 0 --out sb3_inril/data/robomimic/nutassemblysquare_v0_scripted
 """
 
 import argparse

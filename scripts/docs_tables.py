@@ -740,7 +740,7 @@ def render_quickstart(args: list[str]) -> str:
 
 def render_shipped_robomimic(args: list[str]) -> str:
     rows = []
-    for name in ("lift_v0_scripted", "pickplacecan_v0_scripted"):
+    for name in ("lift_v0_scripted", "pickplacecan_v0_scripted", "nutassemblysquare_v0_scripted"):
         record = load_json(f"sb3_inril/data/robomimic/{name}.json")
         size = os.path.getsize(path(f"sb3_inril/data/robomimic/{name}.hdf5")) / 1e6
         rows.append(

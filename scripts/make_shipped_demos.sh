@@ -2,7 +2,7 @@
 # Regenerates the demonstrations shipped in sb3_inril/data/ (experts trained here, seeds fixed).
 # Usage: bash scripts/make_shipped_demos.sh [pendulum|halfcheetah|hopper|robomimic]...   (default: all)
 # Each expert trains on one core: Pendulum ~5 min, HalfCheetah ~30 min, Hopper ~90 min here;
-# the robomimic files come from scripted experts (~30 s).
+# the robomimic files come from scripted experts (~2 min, most of it NutAssemblySquare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -28,6 +28,7 @@ for target in $targets; do
     robomimic)
       $PY scripts/collect_robomimic_demos.py --task Lift --demos 30 --seed 0 --out sb3_inril/data/robomimic/lift_v0_scripted --force
       $PY scripts/collect_robomimic_demos.py --task PickPlaceCan --demos 10 --seed 0 --out sb3_inril/data/robomimic/pickplacecan_v0_scripted --force
+      $PY scripts/collect_robomimic_demos.py --task NutAssemblySquare --demos 30 --seed 0 --out sb3_inril/data/robomimic/nutassemblysquare_v0_scripted --force
       ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
