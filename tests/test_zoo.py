@@ -165,7 +165,8 @@ def test_shipped_hyperparameter_files_are_valid():
                 assert os.path.exists(resolve_shipped(hyperparams["demonstrations"])), (path, env_id)
         if algo.startswith("inril_"):
             assert "n_timesteps" in entries["default"], path
-        assert {"Pendulum-v1", "Hopper-v5", "HalfCheetah-v5", "robomimic/Lift-v0", "robomimic/PickPlaceCan-v0"} <= set(
+        tasks = {"Pendulum-v1", "Hopper-v5", "HalfCheetah-v5", "robomimic/Lift-v0", "robomimic/PickPlaceCan-v0"}
+        assert tasks | {"robomimic/NutAssemblySquare-v0"} <= set(
             entries
         ), path
 
