@@ -306,3 +306,14 @@ def test_bc_regularization_trains_the_residual_towards_the_demonstrations(pendul
     first = batch.actions.reshape(len(batch.actions), 3, -1)[:, 0]
     expected = -model.policy.get_distribution(batch.observations).log_prob(first).mean()
     assert th.allclose(callback.bc_loss(batch), expected)
+
+
+def test_each_env_executes_its_own_chunks(pendulum_demos):
+    # Two envs whose episodes end at different steps (10 and 7): each re-plans at its own episode starts.
+    env = DummyVecEnv([short_pendulum, lambda: short_pendulum(7)])
+    model = make(pendulum_demos, env=env, il_interval=None, demo_val_fraction=0.0)
+    planned = count_plans(model.policy)
+    model.learn(2 * SMALL["n_steps"])  # 30 steps per env
+    # Env 0: 3 episodes x plans at 0, 3, 6, 9 = 12. Env 1: 4 episodes x plans at 0, 3, 6, then 2 steps
+    # of a fifth (a plan at 0) = 13.
+    assert sum(planned) == 12 + 13
