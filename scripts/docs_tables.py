@@ -34,6 +34,7 @@ Tables (``NAME ARGUMENTS``; ``key=value`` options):
   lowest evaluation (mean over seeds) within ``tolerance`` of the BC start, and the final minus the
   baseline's, paired by seed; the count of folders where both hold.
 - ``normalisations``: the aggregate under both normalisations.
+- ``square_bc FOLDER...``: the BC start's success rate per folder and the demonstrations it learnt from.
 - ``claims``: the paper's claims, one row each, against our nearest measurements (``CLAIMS``).
 - ``quickstart``: what ``make quickstart`` printed (``results/quickstart/results.json``).
 - ``readme``: the README's numbers.
@@ -756,6 +757,43 @@ def render_shipped_robomimic(args: list[str]) -> str:
     return table(["file", "command", "expert success rate", "demos", "transitions", "mean length"], rows)
 
 
+def demonstrations_record(demos: str) -> dict[str, Any]:
+    """The record (command, n_demos, ...) of a compare.py folder's demonstrations: a shipped set's or a file's ``.json``."""
+    if demos.startswith("shipped:"):
+        from sb3_inril.data import resolve_shipped
+
+        demos = resolve_shipped(demos)
+    with open(os.path.splitext(demos)[0] + ".json") as file:
+        return json.load(file)
+
+
+def render_square_bc(args: list[str]) -> str:
+    """``square_bc FOLDER...``: per folder, the BC start's success rate (its ``bc`` runs) and the demonstrations it was trained on."""
+    rows = []
+    for folder in args:
+        if not os.path.exists(path(f"{folder}/summary.json")):
+            rows.append(["-", "0", "not run yet", "-", "-", f"`{folder}`"])
+            continue
+        summary = load_json(f"{folder}/summary.json")
+        record = demonstrations_record(summary["config"]["demos"])
+        curves = read_task(path(folder))["curves"]["bc"]
+        per_seed = [sorted(curve)[-1][1] for _, curve in sorted(curves.items())]
+        episodes = max(summary["config"]["eval_episodes"], summary["config"].get("final_eval_episodes") or 0)
+        mean = float(np.mean(per_seed))
+        rows.append(
+            [
+                f"{record['n_demos']} (reset seeds from {record['seed']})",
+                str(len(per_seed)),
+                interval(summary["methods"]["bc"]["final"], 2),
+                " ".join(f"{value:.2f}" for value in per_seed),
+                f"{math.sqrt(mean * (1 - mean) / episodes):.3f}",
+                f"`{folder}`",
+            ]
+        )
+    header = ["demonstrations", "seeds", "BC success rate", "per seed", "standard error of one evaluation", "folder"]
+    return table(header, rows)
+
+
 def render_readme(args: list[str]) -> str:
     lift = paired("results/lift_ppo_scripted_120k")
     six = load_json(f"{SIX_TASKS}/aggregate.json")
@@ -980,6 +1018,7 @@ RENDERERS: dict[str, Callable[[list[str]], str]] = {
     "readme": render_readme,
     "shipped_robomimic": render_shipped_robomimic,
     "claims": render_claims,
+    "square_bc": render_square_bc,
 }
 
 
