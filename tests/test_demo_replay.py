@@ -48,6 +48,25 @@ def test_demonstration_transitions_by_hand():
     assert make_buffer(unknown).n_demo_transitions == 3
 
 
+def test_chunk_transitions_by_hand():
+    # An env acting in chunks of 2 (ActionChunkWrapper: action space (2, 1)): per-step demonstrations
+    # become transitions t -> t+2 with the actions t, t+1 and the sum of their rewards.
+    chunked = spaces.Box(-2.0, 2.0, (2, 1), np.float32)
+    buffer = DemonstrationReplayBuffer(100, OBS_SPACE, chunked, device="cpu", demonstrations=two_episodes())
+    # Episode 1 (pairs 0-2, terminal): 0 -> 2; 1 with actions 1, 2 reaches the terminal end (done, its
+    # next observation masked); 2 with action 2 edge-padded (done). Episode 2 (pairs 3-4) ends truncated
+    # before 3 + 2: both dropped.
+    assert buffer.n_demo_transitions == 3 and buffer.demo_chunk_size == 2
+    np.testing.assert_array_equal(buffer.demo_observations, [[0, 1], [2, 3], [4, 5]])
+    np.testing.assert_array_equal(buffer.demo_next_observations, [[4, 5], [2, 3], [4, 5]])
+    np.testing.assert_array_equal(buffer.demo_dones, [0, 1, 1])
+    np.testing.assert_array_equal(buffer.demo_rewards, [1 + 2, 2 + 3, 3])
+    # Flat rows, as SB3 stores the online actions, and mixed with them in one minibatch.
+    np.testing.assert_array_equal(buffer.demo_actions, [[-1.0, 0.0], [0.0, 0.5], [0.5, 0.5]])
+    buffer.add(np.zeros((1, 2)), np.ones((1, 2)), np.zeros((1, 2, 1)), np.zeros(1), np.zeros(1), [{}])
+    assert buffer.sample(4).actions.shape == (4, 2)
+
+
 def test_minibatches_are_half_demonstrations():
     buffer = make_buffer()
     for step in range(10):

@@ -13,7 +13,10 @@ The demonstrations need rewards. Transitions are (pair t, pair t + 1) within eac
 pair of an episode is kept as a terminal transition where the episode ended in a terminal state and
 dropped where it was truncated or the source does not say (its next observation is unknown, and
 bootstrapping from a made-up one would be wrong). Actions are stored as the algorithm stores its
-own, rescaled from the action space's bounds to [-1, 1].
+own, rescaled from the action space's bounds to [-1, 1]. For an env that acts in chunks of H
+actions (:class:`~sb3_inril.demos.chunking.ActionChunkWrapper`: the action space is ``(H, *A)``),
+per-step demonstrations become chunk transitions: the actions t .. t+H-1, the sum of their rewards,
+the observation at t+H (see :meth:`DemonstrationReplayBuffer._set_demo_transitions`).
 """
 
 from typing import Any, cast
@@ -88,6 +91,14 @@ class DemonstrationReplayBuffer(ReplayBuffer):
             demonstrations = load_demonstrations(demonstrations, **(demo_load_kwargs or {}))
         self._set_demo_transitions(demonstrations)
 
+    def _chunk_size_for(self, demonstrations: Demonstrations, actions: np.ndarray) -> int:
+        """H when the action space holds chunks of H of the demonstrations' per-step actions (an env in
+        :class:`~sb3_inril.demos.chunking.ActionChunkWrapper`), else 1."""
+        space_shape, demo_shape = tuple(self.action_space.shape or ()), actions.shape[1:]
+        if "action_chunk_size" in demonstrations.metadata or len(space_shape) != len(demo_shape) + 1:
+            return 1
+        return int(space_shape[0]) if space_shape[1:] == demo_shape and space_shape[0] > 1 else 1
+
     def _set_demo_transitions(self, demonstrations: Demonstrations) -> None:
         if isinstance(demonstrations.observations, dict):
             raise TypeError("DemonstrationReplayBuffer: demonstrations expected array observations, found a dict of arrays")
@@ -103,37 +114,50 @@ class DemonstrationReplayBuffer(ReplayBuffer):
                 f"DemonstrationReplayBuffer: demonstrations field 'obs' expected rows of shape {self.obs_shape} (the "
                 f"observation space), found {observations.shape[1:]}"
             )
-        if actions.reshape(len(actions), -1).shape[1] != self.action_dim:
+        horizon = self._chunk_size_for(demonstrations, actions)
+        if horizon * actions.reshape(len(actions), -1).shape[1] != self.action_dim:
             raise ValueError(
                 f"DemonstrationReplayBuffer: demonstrations field 'acts' expected {self.action_dim} values per action "
                 f"(the action space {self.action_space}), found shape {actions.shape[1:]}"
             )
+        # A transition from step t: the actions t .. t+H-1 (one action without chunks, edge-padded past an
+        # episode's end), the sum of their rewards inside the episode (ActionChunkWrapper's chunk reward
+        # with its default reward_discount=1), the observation at t+H. Where the episode ends before t+H:
+        # kept as a terminal transition if it ended in a terminal state, else dropped (its next observation
+        # is unknown, and bootstrapping from a made-up one would be wrong).
         n = len(actions)
         starts = np.asarray(demonstrations.episode_starts)
-        ends = np.append(starts[1:], n) - 1  # the last pair of every episode
+        lengths = np.diff(np.append(starts, n))
         terminals = demonstrations.episode_terminals
-        ends_terminal = np.zeros(len(ends), dtype=bool) if terminals is None else np.asarray(terminals, dtype=bool)
-        keep = np.ones(n, dtype=bool)
-        keep[ends[~ends_terminal]] = False  # truncated (or unknown) ends: no next observation
-        done = np.zeros(n, dtype=np.float32)
-        done[ends[ends_terminal]] = 1.0
-        index = np.flatnonzero(keep)
+        ends_terminal = np.zeros(len(starts), dtype=bool) if terminals is None else np.asarray(terminals, dtype=bool)
+        step_end = np.repeat(starts + lengths - 1, lengths)  # the last step of every step's episode
+        step_terminal = np.repeat(ends_terminal, lengths)
+        steps = np.arange(n)
+        has_next = steps + horizon <= step_end
+        done = ~has_next & step_terminal
+        index = np.flatnonzero(has_next | done)
         if len(index) == 0:
             raise ValueError(
-                "DemonstrationReplayBuffer: demonstrations hold no transition (every episode has one pair and ends truncated)"
+                f"DemonstrationReplayBuffer: demonstrations hold no transition (every episode ends truncated within "
+                f"{horizon} step(s) of each of its pairs)"
             )
-        next_index = np.minimum(index + 1, n - 1)
-        next_index[done[index] == 1.0] = index[done[index] == 1.0]  # terminal: the next observation is masked out
+        next_index = np.where(done, steps, steps + horizon)[index]  # terminal: the next observation is masked out
+        window = np.minimum(steps[:, None] + np.arange(horizon)[None, :], step_end[:, None])
+        cumulative = np.concatenate([[0.0], np.cumsum(np.asarray(demonstrations.rewards, dtype=np.float64))])
+        rewards = cumulative[np.minimum(steps + horizon, step_end + 1)] - cumulative[steps]
         action_space = self.action_space
         assert isinstance(action_space, spaces.Box)  # checked in __init__
         low, high = action_space.low, action_space.high
-        scaled = 2.0 * (actions.reshape(n, *action_space.shape) - low) / (high - low) - 1.0
+        chunks = actions[window[index]].reshape(len(index), *action_space.shape)
+        scaled = 2.0 * (chunks - low) / (high - low) - 1.0
         self.demo_observations = observations[index]
         self.demo_next_observations = observations[next_index]
-        self.demo_actions = np.clip(scaled, -1.0, 1.0).astype(np.float32)[index]
-        self.demo_rewards = np.asarray(demonstrations.rewards, dtype=np.float32)[index]
-        self.demo_dones = done[index]
+        # Flat, as SB3's replay buffer stores the online actions (one row of action_dim values).
+        self.demo_actions = np.clip(scaled, -1.0, 1.0).astype(np.float32).reshape(len(index), self.action_dim)
+        self.demo_rewards = rewards[index].astype(np.float32)
+        self.demo_dones = done[index].astype(np.float32)
         self.n_demo_transitions = len(index)
+        self.demo_chunk_size = horizon
 
     def demo_samples(self, batch_size: int, env: VecNormalize | None = None) -> ReplayBufferSamples:
         """``batch_size`` demonstration transitions, uniformly with replacement, normalised as the online ones."""
