@@ -64,6 +64,7 @@ import platform
 import re
 import sys
 import time
+import traceback
 from typing import Any, cast
 
 import gymnasium as gym
@@ -342,8 +343,23 @@ def run_sweep(
         write_atomically(pretrained_path(config, seed), state)
         starts[seed] = state
     tasks = [(method, seed, config, starts[seed]) for method, seed in todo]
-    for _, result in tqdm(run_tasks(run_one, tasks, **parallel), total=len(tasks), desc="runs"):
+    failed = []
+    for _, result in tqdm(run_tasks(run_one_or_error, tasks, **parallel), total=len(tasks), desc="runs"):
+        if "error" in result:  # the other runs go on; the sweep fails at its end, naming this one
+            failed.append(f"{result['method']} seed {result['seed']}: {result['error']}")
+            continue
         write_atomically(run_path(config, result["method"], result["seed"]), json.dumps(result).encode())
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(tasks)} runs failed (the others are written):\n" + "\n".join(failed))
+
+
+def run_one_or_error(method: str, seed: int, config: dict[str, Any], pretrained: bytes) -> dict[str, Any]:
+    """:func:`run_one`, or where it raises, the run's name and the error's traceback (so one failing run does
+    not take the sweep's other runs, finished or under way, with it)."""
+    try:
+        return run_one(method, seed, config, pretrained)
+    except Exception:  # reported by the sweep, with the traceback
+        return dict(method=method, seed=seed, error=traceback.format_exc())
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:

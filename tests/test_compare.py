@@ -253,3 +253,22 @@ def test_bad_floor_and_guard_settings_fail_before_any_run(tmp_path, capsys):
             main(["--env", "Pendulum-v1", "--methods", "inril_floor", *extra, "--out", str(tmp_path / "out")])
         assert message in capsys.readouterr().err
         assert not (tmp_path / "out").exists()  # nothing was made
+
+
+def test_a_failing_run_does_not_take_the_sweep_with_it(tmp_path, monkeypatch):
+    import scripts.compare as compare
+
+    config = {**TINY_PENDULUM_SWEEP, "out": str(tmp_path)}
+    os.makedirs(tmp_path / "runs")
+    original = compare.run_one
+
+    def failing_for_rl(method, seed, config, pretrained):
+        if method == "rl":
+            raise ValueError("a broken run")
+        return original(method, seed, config, pretrained)
+
+    monkeypatch.setattr(compare, "run_one", failing_for_rl)
+    with pytest.raises(RuntimeError, match=r"1 of 3 runs failed(.|\n)*rl seed 0(.|\n)*ValueError: a broken run"):
+        compare.run_sweep(config, [("bc", 0), ("rl", 0), ("inril", 0)], jobs=1, num_threads=1, ray_address=None)
+    # The runs before and after the failing one are written (a resumed sweep redoes only the failed one).
+    assert sorted(os.listdir(tmp_path / "runs")) == ["bc_s0.json", "inril_s0.json"]
