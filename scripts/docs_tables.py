@@ -763,6 +763,8 @@ def demonstrations_record(demos: str) -> dict[str, Any]:
         from sb3_inril.data import resolve_shipped
 
         demos = resolve_shipped(demos)
+    elif not os.path.exists(demos) and "results/" in demos:  # compare.py records an absolute path: another clone's
+        demos = path(demos[demos.index("results/") :])
     with open(os.path.splitext(demos)[0] + ".json") as file:
         return json.load(file)
 
