@@ -166,9 +166,7 @@ def test_shipped_hyperparameter_files_are_valid():
         if algo.startswith("inril_"):
             assert "n_timesteps" in entries["default"], path
         tasks = {"Pendulum-v1", "Hopper-v5", "HalfCheetah-v5", "robomimic/Lift-v0", "robomimic/PickPlaceCan-v0"}
-        assert tasks | {"robomimic/NutAssemblySquare-v0"} <= set(
-            entries
-        ), path
+        assert tasks | {"robomimic/NutAssemblySquare-v0"} <= set(entries), path
 
 
 def test_robomimic_task_from_the_shipped_yaml(tmp_path):
