@@ -341,9 +341,10 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
     def _il_transform_actions(self, actions: np.ndarray) -> np.ndarray:
         """Validated (flattened) env actions to the policy's action space: squashing policies act in [-1, 1]."""
-        if not (self.policy.squash_output and isinstance(self.action_space, spaces.Box)):
+        space = self._il_action_space()  # the env's, or chunks of its actions where the policy imitates chunks
+        if not (self.policy.squash_output and isinstance(space, spaces.Box)):
             return actions
-        low, high = self.action_space.low.reshape(-1), self.action_space.high.reshape(-1)
+        low, high = space.low.reshape(-1), space.high.reshape(-1)
         scaled = 2.0 * ((actions - low) / (high - low)) - 1.0  # SB3's scale_action, on flattened actions
         # Keep demo actions off the tanh asymptotes, where the NLL and its gradient blow up.
         bound = 1.0 - self.il_squash_margin
