@@ -16,7 +16,6 @@ in one batched pass, and picks one:
 
 from typing import Any, ClassVar
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel, BasePolicy, ContinuousCritic
@@ -35,6 +34,7 @@ from sb3_inril.common.diffusion.denoiser import (
     BETA_SCHEDULES,
     DiffusionSchedule,
     MlpDenoiser,
+    check_bounded_box,
     denoising_loss,
     sample_ddpm,
 )
@@ -276,10 +276,7 @@ class IDQLPolicy(BasePolicy):
         min_sampling_denoising_std: float = 0.1,
         use_sde: bool = False,
     ) -> None:
-        if not isinstance(action_space, spaces.Box):
-            raise ValueError(f"action_space: IDQL's diffusion actor needs a Box action space, found {action_space}")
-        if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-            raise ValueError(f"action_space: IDQL scales actions to [-1, 1] and needs finite bounds, found {action_space}")
+        check_bounded_box(action_space, "IDQL's diffusion actor")
         if use_sde:
             raise ValueError("use_sde: IDQL explores through its denoising noise and candidate draw, found use_sde=True")
         if share_features_extractor:

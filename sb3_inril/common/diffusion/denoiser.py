@@ -7,13 +7,28 @@ minibatches over the denoising chain do).
 """
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import torch as th
+from gymnasium import spaces
 from torch import nn
 
 BETA_SCHEDULES = ("cosine", "linear")
 SAMPLERS = ("ddpm", "ddim")
+
+
+def check_bounded_box(action_space: Any, owner: str) -> None:
+    """
+    A diffusion model denoises actions scaled to ``[-1, 1]``: its action space must be a Box with finite bounds.
+
+    :param owner: who needs it, for the message (e.g. ``"a diffusion policy"``)
+    :raises ValueError: naming ``action_space``
+    """
+    if not isinstance(action_space, spaces.Box):
+        raise ValueError(f"action_space: {owner} needs a Box action space, found {action_space}")
+    if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+        raise ValueError(f"action_space: {owner} scales actions to [-1, 1] and needs finite bounds, found {action_space}")
 
 
 def cosine_beta_schedule(n_steps: int, s: float = 0.008) -> th.Tensor:

@@ -42,7 +42,14 @@ from sb3_inril.common.diffusion.buffers import (
     DenoisingChainStorageMixin,
     DictDenoisingChainRolloutBuffer,
 )
-from sb3_inril.common.diffusion.denoiser import BETA_SCHEDULES, SAMPLERS, DiffusionSchedule, MlpDenoiser, denoising_loss
+from sb3_inril.common.diffusion.denoiser import (
+    BETA_SCHEDULES,
+    SAMPLERS,
+    DiffusionSchedule,
+    MlpDenoiser,
+    check_bounded_box,
+    denoising_loss,
+)
 from sb3_inril.validation import check_choice, check_float, check_positive_int
 
 LOG_PROB_REDUCTIONS = ("mean", "sum")
@@ -120,12 +127,7 @@ class DiffusionActorCriticPolicy(ActorCriticPolicy):
         randn_clip_value: float | None = 3.0,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(action_space, spaces.Box):
-            raise ValueError(f"action_space: a diffusion policy needs a Box action space, found {action_space}")
-        if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-            raise ValueError(
-                f"action_space: a diffusion policy scales actions to [-1, 1] and needs finite bounds, found {action_space}"
-            )
+        check_bounded_box(action_space, "a diffusion policy")
         if kwargs.get("use_sde", False):
             raise ValueError("use_sde: a diffusion policy explores through its denoising noise, found use_sde=True")
         if kwargs.pop("squash_output", None) is False:

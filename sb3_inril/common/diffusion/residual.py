@@ -49,7 +49,13 @@ from stable_baselines3.common.torch_layers import CombinedExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from sb3_inril.common.diffusion.denoiser import BETA_SCHEDULES, DiffusionSchedule, MlpDenoiser, denoising_loss
+from sb3_inril.common.diffusion.denoiser import (
+    BETA_SCHEDULES,
+    DiffusionSchedule,
+    MlpDenoiser,
+    check_bounded_box,
+    denoising_loss,
+)
 from sb3_inril.common.residual import ResidualPolicyMixin, build_residual_mlp, check_residual_arguments
 from sb3_inril.validation import check_choice, check_float, check_positive_int
 
@@ -112,12 +118,7 @@ class ResidualDiffusionActorCriticPolicy(ResidualPolicyMixin, ActorCriticPolicy)
         denoised_clip_value: float | None = 1.0,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(action_space, spaces.Box):
-            raise ValueError(f"action_space: a residual diffusion policy needs a Box action space, found {action_space}")
-        if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-            raise ValueError(
-                f"action_space: the diffusion base plans in [-1, 1] and needs finite bounds, found {action_space}"
-            )
+        check_bounded_box(action_space, "a residual diffusion policy (its base)")
         if kwargs.get("use_sde", False):
             raise ValueError("use_sde: residual policies do not support gSDE, found use_sde=True")
         if kwargs.get("squash_output", False):
