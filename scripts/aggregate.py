@@ -315,6 +315,103 @@ def bar_of_the_recipe(
     return result
 
 
+def steps_to_threshold(curve: Sequence[tuple[float, float]], threshold: float) -> tuple[float, bool]:
+    """
+    The steps of a run's first evaluation at or above ``threshold``.
+
+    :param curve: the run's evaluations, ``(steps, score)``, in any order
+    :param threshold: the score to reach
+    :return: ``(steps, True)``; or, where no evaluation reaches it, the last evaluation's steps and
+        False (censored at the budget: the run would have needed more)
+    """
+    ordered = sorted(curve)
+    if not ordered:
+        raise ValueError("steps_to_threshold: expected at least one evaluation, found none")
+    for steps, score in ordered:
+        if score >= threshold:
+            return float(steps), True
+    return float(ordered[-1][0]), False
+
+
+def steps_ratio_kind(ratio: dict[str, Any]) -> str:
+    """
+    What a :func:`paired_steps_ratio` is, given its censored runs (those that never reached the
+    threshold, counted at their budget, which is at most the steps they would have taken).
+
+    :param ratio: from :func:`paired_steps_ratio`, of ``method`` against ``baseline`` (in that order)
+    :return: ``"estimate"`` (no run censored), ``"upper bound"`` (only the baseline's runs censored:
+        its true steps can only be more), ``"lower bound"`` (only the method's), ``"censored both ways"``
+        (some of each: neither bound holds), ``"neither reached it"``, or ``"no seed"`` (none paired)
+    """
+    n = len(ratio["seeds"])
+    method_censored, baseline_censored = ratio["censored"].values()
+    if n == 0:
+        return "no seed"
+    if method_censored == baseline_censored == n:
+        return "neither reached it"
+    if method_censored and baseline_censored:
+        return "censored both ways"
+    return "lower bound" if method_censored else "upper bound" if baseline_censored else "estimate"
+
+
+def paired_steps_ratio(
+    curves: dict[str, dict[int, list[tuple[float, float]]]],
+    method: str,
+    threshold: float,
+    baseline: str = "rl",
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any] | None:
+    """
+    The steps ``method`` takes to reach ``threshold`` as a share of the steps ``baseline`` takes, on
+    the seeds both ran (every method of a seed starts from one BC policy): the ratio of the two means
+    over seeds, with a percentile-bootstrap interval over the seeds resampled together (paired). A
+    claim of "x% fewer steps" is ``1 - ratio``.
+
+    A seed whose baseline run is at the threshold from its first evaluation is left out (counted in
+    ``"started_there"``): the methods of a seed share that evaluation, so it says nothing of the steps
+    fine-tuning takes, and it would make the ratio's denominator zero. A run that never reaches the
+    threshold counts the steps of its last evaluation (its budget): it is censored, and the ratio is
+    then a bound, not an estimate (:func:`steps_ratio_kind` says which). The steps are those of the
+    evaluations, so their resolution is the evaluation interval.
+
+    :param curves: ``{method: {seed: [(steps, score), ...]}}`` (:func:`read_task`'s ``"curves"``)
+    :param method: the method whose steps are the numerator
+    :param threshold: the score to reach
+    :param baseline: the method whose steps are the denominator (plain fine-tuning)
+    :param n_resamples: bootstrap resamples of the seeds
+    :param seed: of the resampling
+    :return: ``{"ratio": (mean, low, high), "seeds" (those paired), "started_there" (seeds left out),
+        "reached": {method: n, baseline: n}, "censored": {method: n, baseline: n}}``; the ratio is NaN
+        where no seed is left; None where either method is missing or they share no seed
+    """
+    if method not in curves or baseline not in curves:
+        return None
+    shared = sorted(set(curves[method]) & set(curves[baseline]))
+    if not shared:
+        return None
+    started_there = [s for s in shared if steps_to_threshold(curves[baseline][s], threshold) == (0.0, True)]
+    paired = [s for s in shared if s not in started_there]
+    reached = {m: [steps_to_threshold(curves[m][s], threshold) for s in paired] for m in (method, baseline)}
+    result: dict[str, Any] = {
+        "ratio": (float("nan"),) * 3,
+        "seeds": paired,
+        "started_there": started_there,
+        "reached": {m: int(sum(ok for _, ok in reached[m])) for m in (method, baseline)},
+        "censored": {m: int(sum(not ok for _, ok in reached[m])) for m in (method, baseline)},
+    }
+    if paired:
+        # Every paired baseline run takes more than zero steps: no denominator (nor resample of one) is zero.
+        steps = {m: np.array([value for value, _ in reached[m]]) for m in (method, baseline)}
+        result["ratio"] = percentile_bootstrap(
+            [np.arange(len(paired))],
+            lambda groups: float(steps[method][groups[0].astype(int)].mean() / steps[baseline][groups[0].astype(int)].mean()),
+            n_resamples,
+            rng=seed,
+        )
+    return result
+
+
 def normalised_scores(task: dict[str, Any], reference: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
     """
     A task's final and lowest scores per method and seed, normalised: 0 at the BC start (mean step-0

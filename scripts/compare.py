@@ -86,6 +86,7 @@ from sb3_inril.demos.files import write_atomically  # a reader (or a resumed swe
 from sb3_inril.hyperparams import read_entry, split_entry
 from sb3_inril.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
 from sb3_inril.validation import check_positive_int
+from scripts.aggregate import paired_steps_ratio, steps_ratio_kind
 from scripts.bootstrap import bootstrap_mean_ci
 
 ALGOS: dict[str, type[InRILPPO] | type[InRILSAC] | type[InRILIDQL]] = {"ppo": InRILPPO, "sac": InRILSAC, "idql": InRILIDQL}
@@ -386,6 +387,10 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str =
         start = np.mean([run["curve"][0][column] for run in runs])
         threshold = float(start + 0.5 * (max(np.mean(v) for v in finals.values()) - start))
     summary: dict[str, Any] = {"metric": metric, "threshold": threshold, "methods": {}}
+    # Per method and seed, its curve of the metric: what the steps ratio against plain fine-tuning pairs.
+    curves = {
+        m: {run["seed"]: [(p[0], p[column]) for p in run["curve"]] for run in runs if run["method"] == m} for m in methods
+    }
     for method in methods:
         method_runs = [run for run in runs if run["method"] == method]
         final, dip, reach, mean_after_start = [], [], [], []
@@ -407,6 +412,10 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str =
             "steps_to_threshold": bootstrap_ci(np.array(reach)),
             "reached_threshold": f"{int(reached.sum())}/{len(reach)}",
         }
+        if method != "rl":
+            ratio = paired_steps_ratio(curves, method, threshold, baseline="rl")
+            if ratio is not None:  # the steps to the threshold as a share of rl's, paired by seed
+                summary["methods"][method]["steps_ratio_vs_rl"] = ratio
         guarded = [run["guard"] for run in method_runs if "guard" in run]
         if guarded:  # the env steps a rollback guard spent on its evaluations, on top of the budget
             summary["methods"][method]["guard_eval_env_steps"] = bootstrap_ci(
@@ -440,23 +449,45 @@ def write_outputs(runs: list[dict[str, Any]], summary: dict[str, Any], config: d
     chunk_size = config.get("action_chunk")
     steps_name = f"policy steps (chunks of {chunk_size} env steps)" if chunk_size else "env steps"
     digits = 1 if summary["metric"] == "return" else 2
+    with_ratio = any("steps_ratio_vs_rl" in stats for stats in summary["methods"].values())
+
+    def ratio_cell(stats: dict[str, Any]) -> str:
+        ratio = stats.get("steps_ratio_vs_rl")
+        if ratio is None:
+            return "-"
+        kind = steps_ratio_kind(ratio)
+        if kind in ("no seed", "neither reached it"):
+            return kind
+        never = ", ".join(f"{m} {n}/{len(ratio['seeds'])}" for m, n in ratio["censored"].items())
+        return f"{cell(tuple(ratio['ratio']), 2)}" + ("" if kind == "estimate" else f", {kind} (never reached: {never})")
+
     lines = [
         f"| method | seeds | final {name} | mean {name} over the evaluations after the start | "
         f"lowest {name} minus BC start (collapse) | {steps_name} to reach "
-        f"{summary['threshold']:.{digits}f} | reached |",
-        "|---|---|---|---|---|---|---|",
+        f"{summary['threshold']:.{digits}f} | reached |"
+        + (" steps to reach it as a share of rl's, paired |" if with_ratio else ""),
+        "|---|---|---|---|---|---|---|" + ("---|" if with_ratio else ""),
     ]
     for method, stats in summary["methods"].items():
         lines.append(
             f"| {method} | {stats['n_seeds']} | {cell(stats['final'], digits)} | "
             f"{cell(stats['mean_during_fine_tuning'], digits)} | {cell(stats['collapse'], digits)} | "
             f"{cell(stats['steps_to_threshold'], 0)} | {stats['reached_threshold']} |"
+            + (f" {ratio_cell(stats)} |" if with_ratio else "")
         )
     table = "\n".join(lines)
     with open(os.path.join(out, "summary.md"), "w") as file:
         file.write(
             table
-            + "\n\nMeans over seeds with 95% bootstrap confidence intervals; steps to threshold over the seeds that reached it.\n"
+            + "\n\nMeans over seeds with 95% bootstrap confidence intervals; steps to threshold over the seeds that reached it."
+            + (
+                " The share of rl's steps is the ratio of the two means over the seeds both ran; a run that never reaches"
+                " the threshold counts its budget (censored: the ratio is then a bound, or with censored runs of both"
+                " methods neither bound)."
+                if with_ratio
+                else ""
+            )
+            + "\n"
         )
     print(table)
 

@@ -61,7 +61,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as `python scripts/<name>.py`: the repository root on the path, for `scripts.*`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from scripts.aggregate import bar_of_the_recipe, read_pooled_task, read_task
+from scripts.aggregate import bar_of_the_recipe, paired_steps_ratio, read_pooled_task, read_task, steps_ratio_kind
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -166,6 +166,9 @@ def render_study(args: list[str]) -> str:
     if steps:
         threshold = number(summary["threshold"], digits)
         header.append(f"env steps to reach {threshold} (seeds that did)")
+        if bar:
+            header.append(f"steps to reach it as a share of {baseline}'s, paired by seed")
+            curves = read_task(path(folder))["curves"]
     rows = []
     for method in methods:
         row = summary["methods"][method]
@@ -183,8 +186,23 @@ def render_study(args: list[str]) -> str:
             cells.append(
                 f"never ({reached})" if reached.startswith("0/") else f"{interval(row['steps_to_threshold'], 0)} ({reached})"
             )
+            if bar:
+                cells.append("-" if method == baseline else steps_ratio_cell(curves, method, summary["threshold"], baseline))
         rows.append(cells)
     return table(header, rows)
+
+
+def steps_ratio_cell(curves: dict[str, Any], method: str, threshold: float, baseline: str) -> str:
+    """The steps ``method`` takes to the threshold as a share of the baseline's (:func:`paired_steps_ratio`),
+    with the runs that never reached it (counted at their budget: the ratio is then a bound)."""
+    ratio = paired_steps_ratio(curves, method, threshold, baseline)
+    if ratio is None:
+        return "-"
+    kind = steps_ratio_kind(ratio)
+    if kind in ("no seed", "neither reached it"):
+        return kind
+    never = ", ".join(f"{n}/{len(ratio['seeds'])}" for n in ratio["censored"].values())
+    return f"{interval(ratio['ratio'], 2)}" + ("" if kind == "estimate" else f", {kind} (never reached: {never})")
 
 
 def render_paired(args: list[str]) -> str:
@@ -595,6 +613,9 @@ def claim_evidence(item: tuple[str, str, str, str], steps: bool) -> tuple[str, s
             f"; {unit} to {number(summary['threshold'], digits)}: `{method}` {to_threshold[method]} ({reached[method]}), "
             f"`{baseline}` {to_threshold[baseline]} ({reached[baseline]})"
         )
+        ratio = steps_ratio_cell(read_task(path(folder))["curves"], method, summary["threshold"], baseline)
+        if ratio != "-":
+            cell += f", steps as a share of `{baseline}`'s: {ratio}"
     reading = verdict(row)
     if reading == "not resolved" or abs(difference[0]) <= SMALL_SHARE * abs(row["bc_start"]):
         reading = f"small/{reading}"

@@ -13,8 +13,11 @@ from scripts.aggregate import (
     interquartile_mean,
     main,
     normalised_scores,
+    paired_steps_ratio,
     probability_of_improvement,
     probability_of_improvement_ci,
+    steps_ratio_kind,
+    steps_to_threshold,
     stratified_bootstrap_ci,
 )
 
@@ -271,3 +274,58 @@ def test_pooled_folders_make_one_task_on_all_their_seeds(tmp_path):
         read_pooled_task(f"{tmp_path / 'chose'}+{tmp_path / 'other'}")
     with pytest.raises(ValueError, match=r"expected \[NAME=\]FOLDER\[\+FOLDER...\], found"):
         read_pooled_task(f"{tmp_path / 'chose'}+")
+
+
+def test_steps_to_threshold_and_censoring():
+    assert steps_to_threshold([(20, 0.9), (0, 0.1), (10, 0.5)], 0.5) == (10.0, True)  # in step order, >= counts
+    assert steps_to_threshold([(0, 0.6), (10, 0.9)], 0.5) == (0.0, True)  # the start already there
+    assert steps_to_threshold([(0, 0.1), (10, 0.4), (30, 0.2)], 0.5) == (30.0, False)  # censored at the budget
+    with pytest.raises(ValueError, match="at least one evaluation"):
+        steps_to_threshold([], 0.5)
+
+
+def test_paired_steps_ratio_by_hand():
+    # rl reaches 0.5 at 20, 40 and never (censored at 60: its budget); inril at 10, 20 and 30.
+    curves = {
+        "rl": {0: [(0, 0.1), (20, 0.5), (40, 0.6), (60, 0.7)], 1: [(0, 0.1), (20, 0.3), (40, 0.5), (60, 0.5)],
+               2: [(0, 0.1), (20, 0.2), (40, 0.3), (60, 0.4)], 7: [(0, 0.1), (60, 0.9)]},
+        "inril": {0: [(0, 0.1), (10, 0.6), (60, 0.6)], 1: [(0, 0.1), (20, 0.5), (60, 0.1)],
+                  2: [(0, 0.1), (30, 0.9), (60, 0.9)]},
+    }  # fmt: skip
+    result = paired_steps_ratio(curves, "inril", 0.5, n_resamples=500)
+    assert result["seeds"] == [0, 1, 2]  # seed 7 has no inril run: not paired
+    assert result["ratio"][0] == pytest.approx((10 + 20 + 30) / (20 + 40 + 60))
+    assert result["reached"] == {"inril": 3, "rl": 2} and result["censored"] == {"inril": 0, "rl": 1}
+    assert steps_ratio_kind(result) == "upper bound"  # rl's censored run would take more than its 60 steps
+    # The seeds are resampled together: each resample is a ratio of means over the same seeds, so the
+    # interval lies within the per-seed ratios' range (0.5 ... 0.5) -> exactly 0.5 here.
+    assert result["ratio"][1:] == pytest.approx((0.5, 0.5))
+    # Unpaired seeds would spread it: make the per-seed ratios differ and the interval brackets the point.
+    curves["inril"][2] = [(0, 0.1), (60, 0.9)]
+    point, low, high = paired_steps_ratio(curves, "inril", 0.5, n_resamples=500)["ratio"]
+    assert point == pytest.approx(90 / 120) and 0.5 <= low < point < high <= 1.0
+    assert paired_steps_ratio(curves, "inril", 0.5, n_resamples=500)["ratio"] == (point, low, high)  # seeded
+    assert paired_steps_ratio(curves, "inril", 0.5)["started_there"] == []
+    # A seed whose shared start is at the threshold already is left out (every method takes 0 steps there);
+    # with no seed left, there is no ratio to take.
+    curves["rl"][1] = curves["inril"][1] = [(0, 0.9), (60, 0.9)]
+    result = paired_steps_ratio(curves, "inril", 0.5, n_resamples=500)
+    assert result["seeds"] == [0, 2] and result["started_there"] == [1]
+    assert result["ratio"][0] == pytest.approx((10 + 60) / (20 + 60)) and result["reached"] == {"inril": 2, "rl": 1}
+    starts_there = {"rl": {0: [(0, 0.9), (10, 0.9)]}, "inril": {0: [(0, 0.9), (10, 0.9)]}}
+    assert np.isnan(paired_steps_ratio(starts_there, "inril", 0.5)["ratio"]).all()
+    assert (
+        paired_steps_ratio(curves, "bc_reg", 0.5) is None
+        and paired_steps_ratio({"rl": {0: []}, "x": {1: []}}, "x", 0.5) is None
+    )
+
+
+@pytest.mark.parametrize(
+    "censored, kind",
+    [((0, 0), "estimate"), ((1, 0), "lower bound"), ((0, 2), "upper bound"), ((1, 1), "censored both ways"),
+     ((3, 3), "neither reached it")],
+)  # fmt: skip
+def test_steps_ratio_kind(censored, kind):
+    ratio = {"seeds": [0, 1, 2], "censored": dict(zip(("inril", "rl"), censored))}
+    assert steps_ratio_kind(ratio) == kind
+    assert steps_ratio_kind({"seeds": [], "censored": {"inril": 0, "rl": 0}}) == "no seed"

@@ -85,6 +85,16 @@ def test_summary_of_success_rates():
     assert stats["reached_threshold"] == "1/2"
     returns = summarize([{**run, "curve": [(t, 10 * r, 0.0, s) for t, r, _, s in run["curve"]]} for run in runs], None)
     assert returns["metric"] == "return" and returns["methods"]["rl"]["final"][0] == pytest.approx(1.0)
+    assert "steps_ratio_vs_rl" not in stats  # rl against itself: nothing to pair
+    # Another method on the same seeds: its steps to the threshold as a share of rl's. Seed 1 starts at
+    # 0.7, above 0.6 (left out); seed 0: rl never reaches it (censored at 20), inril at 10.
+    inril = [
+        {"method": "inril", "seed": s, "curve": [(0, r[0][3], 0.5, r[0][3]), (10, 0.7, 0.5, 0.7), (20, 0.7, 0.5, 0.7)]}
+        for s, r in ((0, runs[0]["curve"]), (1, runs[1]["curve"]))
+    ]
+    ratio = summarize(runs + inril, threshold=0.6, metric="success")["methods"]["inril"]["steps_ratio_vs_rl"]
+    assert ratio["ratio"][0] == pytest.approx(10 / 20) and ratio["censored"] == {"inril": 0, "rl": 1}
+    assert ratio["seeds"] == [0] and ratio["started_there"] == [1]
 
 
 @pytest.mark.slow
