@@ -173,14 +173,19 @@ def warmup_kwargs(config: dict[str, Any]) -> dict[str, Any]:
 
 def algo_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     """The base algorithm's settings: the zoo's entry for the env (zoo_hyperparams/inril_<algo>.yml, its
-    default: entry for an env without one), then --algo-kwargs. The methods set the IN-RIL arguments."""
+    default: entry for an env without one), then --algo-kwargs; its ``policy_kwargs`` update the entry's
+    key by key (``{"policy_kwargs": {"base_chunk_size": 4}}`` keeps the entry's ``net_arch``). The
+    methods set the IN-RIL arguments."""
     entry = read_entry(f"inril_{config['algo']}", config["env"])
     algorithm, _, _ = split_entry(entry)
     # compare.py runs one env: an entry's n_steps counts steps per env of its n_envs envs, so the
     # rollout keeps the entry's size (n_steps x n_envs) here.
     if "n_steps" in algorithm and int(entry.get("n_envs", 1)) > 1:
         algorithm["n_steps"] = int(algorithm["n_steps"]) * int(entry["n_envs"])
-    return {**algorithm, **config["algo_kwargs"]}
+    settings = {**algorithm, **config["algo_kwargs"]}
+    if "policy_kwargs" in config["algo_kwargs"]:
+        settings["policy_kwargs"] = {**(algorithm.get("policy_kwargs") or {}), **config["algo_kwargs"]["policy_kwargs"]}
+    return settings
 
 
 def pretrain_kwargs(config: dict[str, Any]) -> dict[str, Any]:

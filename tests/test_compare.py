@@ -129,6 +129,12 @@ def test_one_env_keeps_the_zoo_entrys_rollout_size():
     assert algo_kwargs(config)["n_steps"] == 2048 and "n_envs" not in algo_kwargs(config)
     assert algo_kwargs({**config, "algo_kwargs": {"n_steps": 64}})["n_steps"] == 64  # given: as given
     assert algo_kwargs({**config, "env": "Hopper-v5"})["n_steps"] == 2048  # one env in the entry
+    # Given policy_kwargs update the entry's key by key (the entry's net_arch stays unless given).
+    entry_arch = algo_kwargs(config)["policy_kwargs"]["net_arch"]
+    given = algo_kwargs({**config, "algo_kwargs": {"policy_kwargs": {"base_chunk_size": 4}}})["policy_kwargs"]
+    assert given == {"net_arch": entry_arch, "base_chunk_size": 4}
+    arch = {"pi": [], "vf": [8]}
+    assert algo_kwargs({**config, "algo_kwargs": {"policy_kwargs": {"net_arch": arch}}})["policy_kwargs"]["net_arch"] == arch
     assert pretrain_kwargs(config)["log_std"] == -2.0  # the zoo entry's (the recipe) when none is given
     assert pretrain_kwargs({**config, "pretrain_log_std": -1.0})["log_std"] == -1.0
     # The command line always gives one: -1.0, the BC start of every committed result.

@@ -164,6 +164,54 @@ def test_candidates_are_drawn_in_one_batch_per_call():
     assert batches == [18] * 5
 
 
+def test_deterministic_predict_is_a_function_of_the_observation():
+    env = gym.make("Pendulum-v1")
+    model = make_model(IDQL, env, policy_kwargs=dict(TINY_POLICY, n_action_samples=5))
+    obs = np.stack([env.observation_space.sample() for _ in range(4)])
+    th.manual_seed(1)
+    first, _ = model.predict(obs, deterministic=True)
+    th.manual_seed(2)
+    assert np.array_equal(first, model.predict(obs, deterministic=True)[0])  # whatever torch's generator holds
+    # A row depends on its observation only: alone, or in a batch in another order, the same action.
+    for i in range(4):
+        assert np.allclose(model.predict(obs[i], deterministic=True)[0], first[i], atol=1e-6)
+    assert np.allclose(model.predict(obs[::-1].copy(), deterministic=True)[0], first[::-1], atol=1e-6)
+    # The N candidates are still N different draws (the same N for every observation and call).
+    with th.no_grad():
+        candidates, _ = model.policy.score_candidates(th.as_tensor(obs), deterministic=True)
+    assert len(th.unique(candidates[0].squeeze(1))) > 2  # (an untrained denoiser's clip to the bounds can tie some)
+    noise = model.actor.fixed_noise(5, th.device("cpu"))
+    assert noise.shape == (4 + 1, 5, 1) and th.equal(noise, th.randn((5, 5, 1), generator=th.Generator().manual_seed(0)))
+    # Exploring, and deterministic with fresh draws (DPPO's evaluation), the action changes from call to call.
+    assert not np.array_equal(model.predict(obs, deterministic=False)[0], model.predict(obs, deterministic=False)[0])
+    fresh = make_model(IDQL, env, policy_kwargs=dict(TINY_POLICY, n_action_samples=5, deterministic_noise="fresh"))
+    fresh.policy.load_state_dict(model.policy.state_dict())
+    assert not np.array_equal(fresh.predict(obs, deterministic=True)[0], fresh.predict(obs, deterministic=True)[0])
+    # "fresh" draws from torch's generator as before "fixed" existed: the same seed, the same action.
+    th.manual_seed(5)
+    again = fresh.predict(obs, deterministic=True)[0]
+    th.manual_seed(5)
+    assert np.array_equal(again, fresh.predict(obs, deterministic=True)[0])
+
+
+def test_sample_ddpm_takes_given_noise():
+    env = gym.make("Pendulum-v1")
+    actor = make_model(IDQL, env).actor
+    features = th.randn(3, 3)
+    noise = th.randn(4 + 1, 3, 1)
+    with th.no_grad():
+        given = actor.sample_from_features(features, deterministic=False, noise=noise)
+        assert th.equal(given, actor.sample_from_features(features, deterministic=False, noise=noise.clone()))
+        # The same draws from torch's generator, in the order the chain takes them, give the same actions.
+        th.manual_seed(0)
+        drawn = actor.sample_from_features(features, deterministic=False)
+        th.manual_seed(0)
+        replayed = th.stack([th.randn(3, 1) for _ in range(5)])
+        assert th.equal(drawn, actor.sample_from_features(features, deterministic=False, noise=replayed))
+        with pytest.raises(ValueError, match=r"noise: expected shape \(5, 3, 1\)"):
+            actor.sample_from_features(features, noise=noise[:4])
+
+
 def test_repeat_observations_dict():
     obs = {"a": th.tensor([[1.0], [2.0]]), "b": th.tensor([[3.0], [4.0]])}
     repeated = repeat_observations(obs, 2)
@@ -318,9 +366,8 @@ def test_save_load_round_trip(tmp_path, model_class, demos_npz):
         assert str(getattr(model, optimizer).optimizer.state_dict()) == str(getattr(loaded, optimizer).optimizer.state_dict())
     assert loaded.expectile == model.expectile and loaded.policy.n_action_samples == 4
     obs = np.stack([gym.make("Pendulum-v1").observation_space.sample() for _ in range(4)])
-    th.manual_seed(3)
     expected, _ = model.predict(obs, deterministic=True)
-    th.manual_seed(3)
+    th.manual_seed(3)  # deterministic predictions do not depend on torch's generator
     got, _ = loaded.predict(obs, deterministic=True)
     assert np.array_equal(expected, got)
     if model_class is InRILIDQL:
@@ -427,6 +474,7 @@ def test_demonstration_replay_buffer(model_class):
         (dict(policy_kwargs=dict(net_arch=dict(pi=[8], q=[8]))), "net_arch"),
         (dict(policy_kwargs=dict(beta_schedule="square")), "beta_schedule"),
         (dict(policy_kwargs=dict(denoising_steps=0)), "denoising_steps"),
+        (dict(policy_kwargs=dict(deterministic_noise="seeded")), "deterministic_noise"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):

@@ -7,7 +7,11 @@ one batched pass through the denoising chain, scores them with the target critic
 in one batched pass, and picks one:
 
 * ``deterministic=True``: the candidate with the highest target Q (the candidates are drawn by the
-  less noisy chain: the posterior std floored at 1e-3, no noise at the last step);
+  less noisy chain: the posterior std floored at 1e-3, no noise at the last step). With
+  ``deterministic_noise="fixed"`` (default) the chain's noises are N fixed draws (seeded, the same
+  for every observation and every call), so that, as SB3's ``predict(deterministic=True)`` is, the
+  action is a function of the observation: the same for a batch as alone, after save/load, in every
+  evaluation; ``"fresh"`` draws them anew at every call (DPPO's evaluation);
 * ``deterministic=False`` (exploration, what the off-policy loop calls): with
   ``expectile_exploration`` (default), a candidate at random, each with weight ``exploration_weight``
   (0.7) where its advantage ``Q - V`` is positive and ``1 - exploration_weight`` elsewhere, the
@@ -39,6 +43,9 @@ from sb3_inril.common.diffusion.denoiser import (
     sample_ddpm,
 )
 from sb3_inril.validation import check_bool, check_choice, check_float, check_positive_int
+
+#: The noise of deterministic sampling: the same seeded draws every time, or new ones.
+DETERMINISTIC_NOISES = ("fixed", "fresh")
 
 
 def exploration_weights(q_values: th.Tensor, values: th.Tensor, exploration_weight: float) -> th.Tensor:
@@ -79,7 +86,12 @@ class DiffusionActor(BasePolicy):
     :param denoised_clip_value: clip of the predicted clean action at each step (1.0: the bounds)
     :param randn_clip_value: each step's sampling noise is clipped to ``[-c, c]`` (DPPO: 3)
     :param min_sampling_denoising_std: floor of each step's std when exploring (DPPO: 0.1)
+    :param deterministic_noise: the noise of deterministic sampling: ``"fixed"``, the same seeded
+        draws for every observation and call (a deterministic action), or ``"fresh"``, new draws
     """
+
+    #: The seed of the fixed draws of deterministic sampling (``deterministic_noise="fixed"``).
+    FIXED_NOISE_SEED: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -96,7 +108,9 @@ class DiffusionActor(BasePolicy):
         denoised_clip_value: float | None = 1.0,
         randn_clip_value: float | None = 3.0,
         min_sampling_denoising_std: float = 0.1,
+        deterministic_noise: str = "fixed",
     ) -> None:
+        check_choice("deterministic_noise", deterministic_noise, DETERMINISTIC_NOISES)
         super().__init__(
             observation_space,
             action_space,
@@ -113,6 +127,9 @@ class DiffusionActor(BasePolicy):
         self.denoised_clip_value = denoised_clip_value
         self.randn_clip_value = randn_clip_value
         self.min_sampling_denoising_std = min_sampling_denoising_std
+        self.deterministic_noise = deterministic_noise
+        # The fixed draws per (number of samples, device): made from the seed when first needed, not saved.
+        self._fixed_noise: dict[tuple[int, str], th.Tensor] = {}
         self.action_dim = get_action_dim(action_space)
         self.denoiser = MlpDenoiser(self.action_dim, features_dim, net_arch, activation_fn, time_embedding_dim)
         self.diffusion = DiffusionSchedule(denoising_steps, beta_schedule, denoised_clip_value)  # type: ignore[arg-type]  # checked by the policy
@@ -132,10 +149,13 @@ class DiffusionActor(BasePolicy):
             denoised_clip_value=self.denoised_clip_value,
             randn_clip_value=self.randn_clip_value,
             min_sampling_denoising_std=self.min_sampling_denoising_std,
+            deterministic_noise=self.deterministic_noise,
         )
         return data
 
-    def sample_from_features(self, features: th.Tensor, deterministic: bool = False) -> th.Tensor:
+    def sample_from_features(
+        self, features: th.Tensor, deterministic: bool = False, noise: th.Tensor | None = None
+    ) -> th.Tensor:
         """One action in ``[-1, 1]`` per row of ``features``, by the DDPM chain (see :func:`sample_ddpm`)."""
         return sample_ddpm(
             self.denoiser,
@@ -146,15 +166,34 @@ class DiffusionActor(BasePolicy):
             deterministic=deterministic,
             min_sampling_std=self.min_sampling_denoising_std,
             randn_clip_value=self.randn_clip_value,
+            noise=noise,
         )
+
+    def fixed_noise(self, n_samples: int, device: th.device) -> th.Tensor:
+        """
+        The fixed draws of deterministic sampling for ``n_samples`` samples per observation: shape
+        ``(T + 1, n_samples, action_dim)``, drawn on the CPU from :attr:`FIXED_NOISE_SEED` (the same
+        values on every device), made once per device.
+        """
+        key = (n_samples, str(device))
+        if key not in self._fixed_noise:
+            generator = th.Generator().manual_seed(self.FIXED_NOISE_SEED)
+            draws = th.randn((len(self._step_coefficients) + 1, n_samples, self.action_dim), generator=generator)
+            self._fixed_noise[key] = draws.to(device)
+        return self._fixed_noise[key]
 
     def sample(self, observations: PyTorchObs, n_samples: int = 1, deterministic: bool = False) -> th.Tensor:
         """
         ``n_samples`` actions per observation in one batched chain: (batch * n_samples, action_dim),
-        row ``b * n_samples + j`` the j-th sample of observation ``b``.
+        row ``b * n_samples + j`` the j-th sample of observation ``b``. Deterministic sampling with
+        ``deterministic_noise="fixed"`` gives the j-th sample of every observation the j-th fixed
+        draws, so that a row depends on its observation only (not on the batch).
         """
         features = self.extract_features(observations, self.features_extractor)
-        return self.sample_from_features(features.repeat_interleave(n_samples, dim=0), deterministic)
+        noise = None
+        if deterministic and self.deterministic_noise == "fixed":
+            noise = self.fixed_noise(n_samples, features.device).repeat(1, features.shape[0], 1)
+        return self.sample_from_features(features.repeat_interleave(n_samples, dim=0), deterministic, noise)
 
     def denoising_loss(self, observations: PyTorchObs, actions: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
         """The noise-prediction loss of actions in ``[-1, 1]`` (see :func:`sb3_inril.common.diffusion.denoiser.denoising_loss`)."""
@@ -237,6 +276,9 @@ class IDQLPolicy(BasePolicy):
     :param denoised_clip_value: clip of the predicted clean action at each step (1.0: the bounds)
     :param randn_clip_value: each step's sampling noise is clipped to ``[-c, c]`` (DPPO: 3)
     :param min_sampling_denoising_std: floor of each step's std when exploring (DPPO: 0.1)
+    :param deterministic_noise: the noise of ``predict(deterministic=True)``'s candidates: ``"fixed"``
+        (the same seeded draws for every observation and call: a deterministic action) or ``"fresh"``
+        (new draws at every call, DPPO's evaluation)
     :param use_sde: must be False: the denoising noise is the exploration
     """
 
@@ -274,6 +316,7 @@ class IDQLPolicy(BasePolicy):
         denoised_clip_value: float | None = 1.0,
         randn_clip_value: float | None = 3.0,
         min_sampling_denoising_std: float = 0.1,
+        deterministic_noise: str = "fixed",
         use_sde: bool = False,
     ) -> None:
         check_bounded_box(action_space, "IDQL's diffusion actor")
@@ -291,6 +334,7 @@ class IDQLPolicy(BasePolicy):
         check_float("exploration_weight", exploration_weight, 0.0, 1.0, low_open=True, high_open=True)
         check_bool("expectile_exploration", expectile_exploration)
         check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
+        check_choice("deterministic_noise", deterministic_noise, DETERMINISTIC_NOISES)
         check_float("min_sampling_denoising_std", min_sampling_denoising_std, 0.0)
         for name, value in (("denoised_clip_value", denoised_clip_value), ("randn_clip_value", randn_clip_value)):
             if value is not None:
@@ -334,6 +378,7 @@ class IDQLPolicy(BasePolicy):
             denoised_clip_value=denoised_clip_value,
             randn_clip_value=randn_clip_value,
             min_sampling_denoising_std=float(min_sampling_denoising_std),
+            deterministic_noise=deterministic_noise,
         )
         self.critic_kwargs: dict[str, Any] = dict(
             net_arch=qf_arch,
@@ -409,6 +454,7 @@ class IDQLPolicy(BasePolicy):
             denoised_clip_value=self.actor_kwargs["denoised_clip_value"],
             randn_clip_value=self.actor_kwargs["randn_clip_value"],
             min_sampling_denoising_std=self.actor_kwargs["min_sampling_denoising_std"],
+            deterministic_noise=self.actor_kwargs["deterministic_noise"],
             lr_schedule=self._dummy_schedule,  # dummy lr schedule, not needed for loading policy alone
             optimizer_class=self.optimizer_class,
             optimizer_kwargs=self.optimizer_kwargs,

@@ -235,6 +235,7 @@ def sample_ddpm(
     deterministic: bool = False,
     min_sampling_std: float = 0.1,
     randn_clip_value: float | None = 3.0,
+    noise: th.Tensor | None = None,
 ) -> th.Tensor:
     """
     Actions drawn by the full DDPM chain from Gaussian noise, one per row of ``condition``, in
@@ -246,9 +247,17 @@ def sample_ddpm(
 
     :param step_coefficients: the rows of ``schedule.step_table(schedule.sampler_timesteps("ddpm"), "ddpm")``
     :param randn_clip_value: each step's noise is clipped to ``[-c, c]`` (None: not clipped)
+    :param noise: the chain's standard normal draws, shape ``(n_steps + 1, rows, action_dim)``: the
+        first starts the chain, the others are the steps' (clipped as drawn ones are); None: drawn
+        from torch's generator
     """
     n_steps = len(step_coefficients)
-    x = th.randn((condition.shape[0], action_dim), device=condition.device)
+    shape = (condition.shape[0], action_dim)
+    if noise is not None and tuple(noise.shape) != (n_steps + 1, *shape):
+        raise ValueError(
+            f"noise: expected shape {(n_steps + 1, *shape)} (steps + 1, rows, action_dim), found {tuple(noise.shape)}"
+        )
+    x = th.randn(shape, device=condition.device) if noise is None else noise[0]
     for i, coefficients in enumerate(step_coefficients):
         t = th.full((x.shape[0],), n_steps - 1 - i, device=x.device, dtype=th.long)
         mean, std = schedule.transition(x, denoiser(x, t, condition), coefficients, "ddpm")
@@ -257,8 +266,8 @@ def sample_ddpm(
             scale = 0.0 if last else max(float(std), 1e-3)
         else:
             scale = max(float(std), min_sampling_std)
-        noise = th.randn_like(mean)
+        step_noise = th.randn_like(mean) if noise is None else noise[i + 1]
         if randn_clip_value is not None:
-            noise = noise.clamp(-randn_clip_value, randn_clip_value)
-        x = mean + scale * noise
+            step_noise = step_noise.clamp(-randn_clip_value, randn_clip_value)
+        x = mean + scale * step_noise
     return x.clamp(-1.0, 1.0)
