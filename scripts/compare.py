@@ -601,6 +601,12 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--jobs", type=int, default=2, help="local worker processes (without --ray-address)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the arguments, print the runs a sweep would do (a resumed one: those not finished) and the "
+        "algorithm's settings, and stop: nothing is trained or written",
+    )
     add_num_threads_argument(parser)
     add_ray_address_argument(parser)
     parser.add_argument(
@@ -675,8 +681,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         command="python " + " ".join(command),
         machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {th.__version__}, python {platform.python_version()}",
     )
-    os.makedirs(os.path.join(config["out"], "runs"), exist_ok=True)
     todo = [(m, s) for s in seeds for m in args.methods if not os.path.exists(run_path(config, m, s))]
+    if args.dry_run:
+        settings = algo_kwargs(config)
+        for method in args.methods:  # every method's IN-RIL arguments, with the algorithm's settings
+            method_kwargs(method, config["il_interval"], config["critic_warmup_steps"], config["demos"], warmup_kwargs(config))
+        print(f"dry run: {len(todo)} of {len(args.methods) * len(seeds)} runs to do in {config['out']}: {todo}")
+        print(f"dry run: {args.algo} {args.policy} with {settings}")
+        return {"dry_run": True, "todo": todo, "algo_kwargs": settings}
+    os.makedirs(os.path.join(config["out"], "runs"), exist_ok=True)
     where = f"Ray cluster {args.ray_address}" if args.ray_address else f"{args.jobs} local processes"
     print(
         f"{len(todo)} runs to do ({len(args.methods) * len(seeds) - len(todo)} already done) in {config['out']}, "
