@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Each script with every part (or task) it has, and how many compare.py sweeps that is.
 STUDIES = [
     ("square_study.sh", ["gaussian diffusion residual idql"], 4),
-    ("floor_study.sh", ["hopper_medium hopper_medium_v2 pendulum lift halfcheetah hopper_expert pickplacecan"], 7),
+    ("floor_study.sh", ["hopper_medium hopper_medium_v2 pendulum pendulum_v2 lift halfcheetah hopper_expert pickplacecan"], 8),
 ]
 
 
