@@ -8,7 +8,7 @@ from gymnasium import spaces
 from stable_baselines3 import SAC, TD3
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from sb3_inril import DemonstrationReplayBuffer, Demonstrations, InRILSAC
+from sb3_inril import DemonstrationReplayBuffer, Demonstrations, InRILSAC, load_demonstrations
 
 OBS_SPACE = spaces.Box(-10.0, 10.0, (2,), np.float32)
 ACTION_SPACE = spaces.Box(-2.0, 2.0, (1,), np.float32)
@@ -170,3 +170,30 @@ def test_compare_rejects_rlpd_on_policy():
     kwargs = method_kwargs("rlpd_warmup", 10, 500, demos="shipped:Pendulum-v1/medium")
     assert kwargs["replay_buffer_class"] is DemonstrationReplayBuffer and kwargs["critic_warmup_steps"] == 500
     assert kwargs["replay_buffer_kwargs"] == dict(demonstrations="shipped:Pendulum-v1/medium", demo_fraction=0.5)
+
+
+def test_a_robomimic_file_is_read_with_the_envs_keys():
+    """A robomimic file records more keys than the env observes (Lift: 55 values, the env 19): IN-RIL's
+    classes read the replayed demonstrations with the env's keys, as their IL steps do (compare.py's
+    rlpd on Lift failed without it); a plain SB3 algorithm gets an error that says how."""
+    from sb3_inril import InRILIDQL
+    from sb3_inril.data import SHIPPED_PREFIX
+    from sb3_inril.demos.chunking import ActionChunkWrapper
+
+    shipped = f"{SHIPPED_PREFIX}robomimic/Lift-v0/scripted"
+    env = gym.make("robomimic/Lift-v0", horizon=20)
+    replay = dict(replay_buffer_class=DemonstrationReplayBuffer, replay_buffer_kwargs=dict(demonstrations=shipped))
+    model = InRILSAC("MlpPolicy", env, demonstrations=shipped, learning_starts=0, device="cpu", **replay)
+    buffer = model.replay_buffer
+    assert isinstance(buffer, DemonstrationReplayBuffer) and buffer.demo_observations.shape[1:] == (19,)
+    # The rows the IL steps read: the file read with the env's keys, in the env's order.
+    expected = load_demonstrations(shipped, obs_keys=list(env.unwrapped.obs_key_sizes)).observations[0]
+    assert np.array_equal(buffer.demo_observations[0], expected)
+    # Keys given by the user win; chunked envs (IDQL's chunks of 4) too.
+    chunked = InRILIDQL(
+        "MlpPolicy", ActionChunkWrapper(env, chunk_size=4), demonstrations=shipped, learning_starts=0, device="cpu",
+        policy_kwargs=dict(denoising_steps=2, net_arch=dict(pi=[8], qf=[8], vf=[8])), **replay,
+    )  # fmt: skip
+    assert chunked.replay_buffer.demo_observations.shape[1:] == (19,)
+    with pytest.raises(ValueError, match=r"expected rows of shape \(19,\).*found \(55,\).*demo_load_kwargs=dict\(obs_keys"):
+        SAC("MlpPolicy", env, device="cpu", **replay)

@@ -11,6 +11,7 @@ how demonstrations are attached and saved is :mod:`sb3_inril.common.attachment`'
 """
 
 import inspect
+import os
 import warnings
 from typing import Any, ClassVar, Literal
 
@@ -34,6 +35,8 @@ from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 from sb3_inril.demos.buffer import DemonstrationBatch, TensorObservations
 from sb3_inril.demos.demonstrations import Demonstrations, DemonstrationSource, DemonstrationSpec
+from sb3_inril.demos.loading import detect_format
+from sb3_inril.demos.replay import DemonstrationReplayBuffer
 from sb3_inril.validation import (
     check_bool,
     check_choice,
@@ -354,8 +357,26 @@ class InRILMixin(DemonstrationAttachmentMixin):
     # Set-up, saving
     # ------------------------------------------------------------------------------------------
     def _setup_model(self) -> None:
+        self._read_replayed_demonstrations_as_the_il_steps_do()
         super()._setup_model()  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
         self._setup_inril()
+
+    def _read_replayed_demonstrations_as_the_il_steps_do(self) -> None:
+        """
+        A :class:`~sb3_inril.demos.replay.DemonstrationReplayBuffer` (RLPD) that reads a robomimic file
+        reads it with the env's observation keys, as the IL steps do: SB3 gives a replay buffer the
+        spaces only, and a robomimic file holds every key it recorded (Lift: 55 values, the env
+        observes 19). Keys the user gives in ``demo_load_kwargs`` are kept.
+        """
+        buffer_class = getattr(self, "replay_buffer_class", None)
+        if not (isinstance(buffer_class, type) and issubclass(buffer_class, DemonstrationReplayBuffer)):
+            return
+        kwargs = dict(getattr(self, "replay_buffer_kwargs", None) or {})
+        source = kwargs.get("demonstrations")
+        if not isinstance(source, (str, os.PathLike)) or detect_format(source) != "robomimic":
+            return
+        read_options = {**self._robomimic_read_options(), **(kwargs.get("demo_load_kwargs") or {})}
+        self.replay_buffer_kwargs = {**kwargs, "demo_load_kwargs": read_options}
 
     def _setup_inril(self) -> None:
         if self.il_loss == "mse" and not isinstance(self.action_space, spaces.Box):

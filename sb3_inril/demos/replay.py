@@ -110,9 +110,16 @@ class DemonstrationReplayBuffer(ReplayBuffer):
         observations = np.asarray(demonstrations.observations)
         actions = np.asarray(demonstrations.actions, dtype=np.float32)
         if observations.shape[1:] != self.obs_shape:
+            layout = demonstrations.describe_observation()
             raise ValueError(
                 f"DemonstrationReplayBuffer: demonstrations field 'obs' expected rows of shape {self.obs_shape} (the "
                 f"observation space), found {observations.shape[1:]}"
+                + (
+                    f"; the demonstrations' observation keys and sizes: {layout}: read the env's keys with "
+                    "demo_load_kwargs=dict(obs_keys=[...]) (IN-RIL's classes do it for a robomimic env)"
+                    if layout
+                    else ""
+                )
             )
         horizon = self._chunk_size_for(demonstrations, actions)
         if horizon * actions.reshape(len(actions), -1).shape[1] != self.action_dim:
