@@ -538,6 +538,8 @@ CLAIMS: list[dict[str, Any]] = [
             ("IDQL, Pendulum medium (return), m = 10", "results/pendulum_idql_medium", "inril_m10", "rl"),
             ("IDQL, Hopper medium (return), m = 2", "results/hopper_idql_medium", "inril_m2", "rl"),
             ("IDQL, Hopper medium (return), m = 10", "results/hopper_idql_medium", "inril_m10", "rl"),
+            ("IDQL, Lift scripted (success), m = 2", "results/lift_idql_scripted", "inril_m2", "rl"),
+            ("IDQL, Lift scripted (success), m = 10", "results/lift_idql_scripted", "inril_m10", "rl"),
         ],
         untestable="not testable here: no TwoArmTransport demonstrations (no scripted two-arm expert, no download) "
         "and IDQL acts at ~110 env steps/s on CPU (the paper: 50 envs on a GPU); the direction of the effect is "
