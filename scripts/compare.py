@@ -417,7 +417,7 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str =
             "steps_to_threshold": bootstrap_ci(np.array(reach)),
             "reached_threshold": f"{int(reached.sum())}/{len(reach)}",
         }
-        if method != "rl":
+        if method not in ("rl", "bc"):  # (bc is not fine-tuned: it never moves towards the threshold)
             ratio = paired_steps_ratio(curves, method, threshold, baseline="rl")
             if ratio is not None:  # the steps to the threshold as a share of rl's, paired by seed
                 summary["methods"][method]["steps_ratio_vs_rl"] = ratio

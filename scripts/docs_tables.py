@@ -187,7 +187,8 @@ def render_study(args: list[str]) -> str:
                 f"never ({reached})" if reached.startswith("0/") else f"{interval(row['steps_to_threshold'], 0)} ({reached})"
             )
             if bar:
-                cells.append("-" if method == baseline else steps_ratio_cell(curves, method, summary["threshold"], baseline))
+                no_ratio = method in (baseline, "bc")  # (bc is not fine-tuned: it never moves towards the threshold)
+                cells.append("-" if no_ratio else steps_ratio_cell(curves, method, summary["threshold"], baseline))
         rows.append(cells)
     return table(header, rows)
 

@@ -95,6 +95,8 @@ def test_summary_of_success_rates():
     ratio = summarize(runs + inril, threshold=0.6, metric="success")["methods"]["inril"]["steps_ratio_vs_rl"]
     assert ratio["ratio"][0] == pytest.approx(10 / 20) and ratio["censored"] == {"inril": 0, "rl": 1}
     assert ratio["seeds"] == [0] and ratio["started_there"] == [1]
+    bc = [{**run, "method": "bc"} for run in inril]
+    assert "steps_ratio_vs_rl" not in summarize(runs + bc, threshold=0.6, metric="success")["methods"]["bc"]
 
 
 @pytest.mark.slow
