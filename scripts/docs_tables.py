@@ -165,7 +165,9 @@ def render_study(args: list[str]) -> str:
     steps = named.get("steps") == "1"
     if steps:
         threshold = number(summary["threshold"], digits)
-        header.append(f"env steps to reach {threshold} (seeds that did)")
+        chunk = summary.get("config", {}).get("action_chunk")
+        unit = f"policy steps (chunks of {chunk})" if chunk else "env steps"
+        header.append(f"{unit} to reach {threshold} (seeds that did)")
         if bar:
             header.append(f"steps to reach it as a share of {baseline}'s, paired by seed")
             curves = read_task(path(folder))["curves"]
