@@ -86,7 +86,7 @@ from sb3_inril.demos.files import write_atomically  # a reader (or a resumed swe
 from sb3_inril.hyperparams import read_entry, split_entry
 from sb3_inril.parallel import add_num_threads_argument, add_ray_address_argument, resolve_num_threads, run_tasks
 from sb3_inril.validation import check_positive_int
-from scripts.aggregate import paired_steps_ratio, steps_ratio_kind
+from scripts.aggregate import paired_steps_ratio, steps_ratio_kind, steps_to_threshold
 from scripts.bootstrap import bootstrap_mean_ci
 
 ALGOS: dict[str, type[InRILPPO] | type[InRILSAC] | type[InRILIDQL]] = {"ppo": InRILPPO, "sac": InRILSAC, "idql": InRILIDQL}
@@ -401,13 +401,12 @@ def summarize(runs: list[dict[str, Any]], threshold: float | None, metric: str =
         final, dip, reach, mean_after_start = [], [], [], []
         for run in method_runs:
             returns = np.array([point[column] for point in run["curve"]])
-            steps = np.array([point[0] for point in run["curve"]])
             final.append(returns[-1])
             # Every evaluation after the start: less noisy than the last point alone.
             mean_after_start.append(returns[1:].mean() if len(returns) > 1 else returns[0])
             dip.append(returns.min() - returns[0])
-            above = np.flatnonzero(returns >= threshold)
-            reach.append(steps[above[0]] if len(above) else np.inf)
+            steps_to, reached_it = steps_to_threshold(curves[method][run["seed"]], threshold)
+            reach.append(steps_to if reached_it else np.inf)
         reached = np.isfinite(reach)
         summary["methods"][method] = {
             "n_seeds": len(method_runs),
@@ -683,9 +682,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     todo = [(m, s) for s in seeds for m in args.methods if not os.path.exists(run_path(config, m, s))]
     if args.dry_run:
-        settings = algo_kwargs(config)
-        for method in args.methods:  # every method's IN-RIL arguments, with the algorithm's settings
-            method_kwargs(method, config["il_interval"], config["critic_warmup_steps"], config["demos"], warmup_kwargs(config))
+        settings = algo_kwargs(config)  # (the methods were checked above)
         print(f"dry run: {len(todo)} of {len(args.methods) * len(seeds)} runs to do in {config['out']}: {todo}")
         print(f"dry run: {args.algo} {args.policy} with {settings}")
         return {"dry_run": True, "todo": todo, "algo_kwargs": settings}
