@@ -1,13 +1,16 @@
 """Every malformed input gets a named error (source, expected, found) before anything trains,
 and of the documented exception types only: ValueError, TypeError, FileNotFoundError, PermissionError."""
 
+import io
 import json
 import os
 import pickle
+import zipfile
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import gymnasium as gym
 import h5py
 import numpy as np
 import pytest
@@ -16,6 +19,8 @@ from gymnasium import spaces
 
 from sb3_inril import InRILPPO, InRILSAC, load_demonstrations
 from sb3_inril.demos.demonstrations import Demonstrations, validate_observations
+from sb3_inril.demos.loading import detect_format, read_robomimic_env_args
+from sb3_inril.envs.robomimic import object_layout_of_env_args
 
 N = 40  # 4 episodes of 10 pairs, Pendulum-v1 shaped
 
@@ -53,6 +58,14 @@ IN_MEMORY = [
     ("ragged list", demos(obs=[[0.0, 0.0, 0.0]] * (N - 1) + [[0.0]]), ValueError, ["'obs'", "ragged"]),
     ("object array", demos(acts=np.array([[0.0]] * N, dtype=object)), ValueError, ["'acts'", "dtype object"]),
     ("empty dict observations", demos(obs={}), ValueError, ["'obs'", "empty dict"]),
+    ("NaN reward", demos(rewards=np.r_[np.zeros(N - 1), np.nan]), ValueError, ["'rewards'", "non-finite", f"row {N - 1}"]),
+    ("empty rewards", demos(rewards=np.zeros(0)), ValueError, ["'rewards'", "shape (0,)", f"({N},)"]),
+    (
+        "NaN done flag",
+        demos(episode_starts=None, dones=np.r_[np.zeros(N - 1), np.nan]),
+        ValueError,
+        ["'dones'", "other than 0/1", f"row {N - 1}"],
+    ),
 ]
 
 
@@ -132,6 +145,12 @@ def test_split_warnings(pendulum_env):
 def test_hyperparameter_types_are_named():
     with pytest.raises(TypeError, match=r"obs_keys: expected a list of observation key names, found str 'object'"):
         load_demonstrations("unused.hdf5", obs_keys="object")
+    with pytest.raises(ValueError, match=r"obs_keys: expected each key once, found \['object'\] more than once"):
+        load_demonstrations("unused.hdf5", obs_keys=["object", "object"])
+    with pytest.raises(ValueError, match=r"obs_keys: expected at least one observation key, found \[\]"):
+        load_demonstrations("unused.hdf5", obs_keys=[])
+    with pytest.raises(TypeError, match=r"cache_bytes: expected an int >= 0, found str 'lots'"):
+        load_demonstrations("unused.hdf5", cache_bytes="lots")
     model = pendulum_model(demos())
     for kwargs, exception, fragment in [
         (dict(learning_rate=-1.0), ValueError, "learning_rate: expected a finite value in (0.0, inf), found -1.0"),
@@ -239,7 +258,123 @@ def case_hdf5_zero_length_demo(tmp_path) -> str:
     return write_robomimic(str(tmp_path / "d.hdf5"), {"demo_0": good_demo(), "demo_1": good_demo(steps=0)})
 
 
-FILE_CASES: list[tuple[Callable[..., str], type[Exception], list[str]]] = [
+def case_npz_corrupt_episode_starts(tmp_path) -> str:
+    path = tmp_path / "demos.npz"
+    arrays = demos()
+    member = io.BytesIO()
+    np.save(member, arrays.pop("episode_starts"))
+    np.savez(path, **arrays)
+    with zipfile.ZipFile(path, "a") as archive:  # a truncated member, once taken for a pickle and skipped
+        archive.writestr("episode_starts.npy", member.getvalue()[:-8])
+    return str(path)
+
+
+def case_npz_pickled_episode_starts(tmp_path) -> str:
+    path = tmp_path / "demos.npz"
+    np.savez(path, **demos(episode_starts=np.array([0, 10, 20, 30], dtype=object)))
+    return str(path)
+
+
+def case_npz_metadata_not_a_dict(tmp_path) -> str:
+    path = tmp_path / "demos.npz"
+    np.savez(path, **demos(), demonstrations_metadata=np.array("[1, 2]"))
+    return str(path)
+
+
+def case_npz_infos_not_dicts(tmp_path) -> str:
+    path = tmp_path / "demos.npz"
+    np.savez(path, **demos(), infos_json=np.array(json.dumps(list(range(N)))))
+    return str(path)
+
+
+def case_legacy_npz_non_integer_indices(tmp_path) -> str:
+    path = tmp_path / "legacy.npz"  # 2 trajectories of 5 pairs, split at 4.5
+    np.savez(path, obs=np.zeros((12, 3)), acts=np.zeros((10, 1)), indices=np.array([4.5]))
+    return str(path)
+
+
+def case_legacy_npz_terminal_of_the_wrong_length(tmp_path) -> str:
+    path = tmp_path / "legacy.npz"
+    np.savez(path, obs=np.zeros((12, 3)), acts=np.zeros((10, 1)), indices=np.array([5]), terminal=np.array([True]))
+    return str(path)
+
+
+def pendulum_trajectory(**fields: Any) -> Any:
+    from imitation.data import types
+
+    trajectory = types.TrajectoryWithRew(
+        obs=np.zeros((6, 3)), acts=np.zeros((5, 1)), infos=None, terminal=True, rews=np.zeros(5)
+    )
+    for key, value in fields.items():  # a pickle holds what __post_init__ would refuse
+        object.__setattr__(trajectory, key, value)
+    return trajectory
+
+
+def case_pickle_rewards_misaligned(tmp_path) -> str:
+    path = tmp_path / "demos.pkl"  # 4 + 6 rewards for 5 + 5 actions: the totals agree
+    path.write_bytes(pickle.dumps([pendulum_trajectory(rews=np.zeros(4)), pendulum_trajectory(rews=np.zeros(6))]))
+    return str(path)
+
+
+def case_pickle_infos_not_dicts(tmp_path) -> str:
+    path = tmp_path / "demos.pkl"
+    path.write_bytes(pickle.dumps([pendulum_trajectory(infos=np.arange(5))]))
+    return str(path)
+
+
+def case_imitation_metadata_not_a_dict(tmp_path) -> str:
+    from imitation.data import serialize
+
+    path = tmp_path / "imitation"
+    serialize.save(path, [pendulum_trajectory()])
+    (path / "sb3_inril_metadata.json").write_text("[1, 2]")
+    return str(path)
+
+
+def case_hdf5_actions_a_group(tmp_path) -> str:
+    path = write_robomimic(str(tmp_path / "d.hdf5"), {"demo_0": good_demo(), "demo_1": good_demo()})
+    with h5py.File(path, "a") as file:
+        del file["data/demo_1/actions"]
+        file.create_group("data/demo_1/actions")
+    return path
+
+
+def case_hdf5_dangling_link(tmp_path) -> str:
+    path = write_robomimic(str(tmp_path / "d.hdf5"), {"demo_0": good_demo(), "demo_1": good_demo()})
+    with h5py.File(path, "a") as file:
+        del file["data/demo_1/obs/object"]
+        file["data/demo_1/obs/object"] = h5py.SoftLink("/nowhere")
+    return path
+
+
+def case_hdf5_corrupt_chunk(tmp_path) -> str:
+    path = str(tmp_path / "d.hdf5")
+    with h5py.File(path, "w") as file:
+        demo = file.create_group("data/demo_0")
+        demo.create_dataset("obs/object", data=np.zeros((5, 10)))
+        demo.create_dataset("actions", data=np.ones((5, 7)), chunks=(5, 7), compression="gzip")
+        chunk = demo["actions"].id.get_chunk_info(0)
+    with open(path, "r+b") as file:  # the compressed bytes overwritten: h5py's OSError when read
+        file.seek(chunk.byte_offset)
+        file.write(b"\xff" * chunk.size)
+    return path
+
+
+def case_hdf5_mask_a_dataset(tmp_path) -> tuple[str, dict[str, Any]]:
+    path = write_robomimic(str(tmp_path / "d.hdf5"), {"demo_0": good_demo()})
+    with h5py.File(path, "a") as file:
+        file.create_dataset("mask", data=np.zeros(3))
+    return path, {"filter_key": "train"}
+
+
+def case_hdf5_mask_without_names(tmp_path) -> tuple[str, dict[str, Any]]:
+    path = write_robomimic(str(tmp_path / "d.hdf5"), {"demo_0": good_demo()})
+    with h5py.File(path, "a") as file:
+        file.create_dataset("mask/train", dtype="S6")  # an HDF5 null dataspace: no value
+    return path, {"filter_key": "train"}
+
+
+FILE_CASES: list[tuple[Callable[..., Any], type[Exception], list[str]]] = [
     (case_pickle_of_something_else, ValueError, ["holds a dict", "expected a sequence of imitation Trajectory"]),
     (case_pickle_of_a_list_of_ints, ValueError, ["holds a sequence of int"]),
     (case_corrupt_imitation_directory, ValueError, ["could not read", "imitation dataset directory"]),
@@ -252,15 +387,30 @@ FILE_CASES: list[tuple[Callable[..., str], type[Exception], list[str]]] = [
     (case_hdf5_data_is_a_dataset, ValueError, ["'data' as a dataset"]),
     (case_hdf5_first_demo_without_obs, ValueError, ["demo 'demo_0' has no 'obs' group"]),
     (case_hdf5_zero_length_demo, ValueError, ["demo 'demo_1'", "no step"]),
+    (case_npz_corrupt_episode_starts, ValueError, ["['episode_starts'] could not be read"]),
+    (case_npz_pickled_episode_starts, ValueError, ["['episode_starts']", "pickled Python objects"]),
+    (case_npz_metadata_not_a_dict, ValueError, ["'demonstrations_metadata'", "JSON list", "expected a JSON object"]),
+    (case_npz_infos_not_dicts, ValueError, ["'infos'", "int 0 at pair 0", "expected one dict per pair"]),
+    (case_legacy_npz_non_integer_indices, ValueError, ["'indices'", "non-integer"]),
+    (case_legacy_npz_terminal_of_the_wrong_length, ValueError, ["'terminal'", "1 values", "one per trajectory (2)"]),
+    (case_pickle_rewards_misaligned, ValueError, ["trajectory 0", "'rewards' has 4 values, expected 5"]),
+    (case_pickle_infos_not_dicts, ValueError, ["trajectory 0", "'infos' holds int64", "expected one dict per action"]),
+    (case_imitation_metadata_not_a_dict, ValueError, ["sb3_inril_metadata.json", "JSON list", "expected an object"]),
+    (case_hdf5_actions_a_group, ValueError, ["'actions' in demo 'demo_1'", "expected a dataset, found a group"]),
+    (case_hdf5_dangling_link, ValueError, ["'object' in demo 'demo_1'", "could not be opened"]),
+    (case_hdf5_corrupt_chunk, ValueError, ["could not read", "is it corrupt?"]),
+    (case_hdf5_mask_a_dataset, ValueError, ["'mask'", "expected a group, found a dataset"]),
+    (case_hdf5_mask_without_names, ValueError, ["'/mask/train'", "expected a 1-D array of demo names"]),
 ]
 
 
 @pytest.mark.parametrize("make_case, exception, fragments", FILE_CASES, ids=[case[0].__name__[5:] for case in FILE_CASES])
 def test_malformed_files(tmp_path, monkeypatch, make_case, exception, fragments):
     monkeypatch.chdir(tmp_path)
-    path = make_case(tmp_path)
+    made = make_case(tmp_path)
+    path, kwargs = made if isinstance(made, tuple) else (made, {})
     with pytest.raises(exception) as error:
-        load_demonstrations(path)
+        load_demonstrations(path, **kwargs)
     for fragment in fragments:
         assert fragment in str(error.value), str(error.value)
     assert type(error.value) in (ValueError, TypeError, FileNotFoundError, PermissionError)
@@ -280,3 +430,53 @@ def test_demonstrations_of_another_env_warn(tmp_path):
     np.savez(path, **demos(), metadata=np.array(json.dumps({"env": "HalfCheetah-v5"})))
     with pytest.warns(UserWarning, match="recorded on 'HalfCheetah-v5', the model's env is 'Pendulum-v1'"):
         InRILSAC("MlpPolicy", "Pendulum-v1", demonstrations=str(path))
+
+
+def test_a_named_pipe_is_refused_before_it_is_read(tmp_path):
+    path = str(tmp_path / "demos.npz")
+    os.mkfifo(path)  # opening it for reading would wait for a writer
+    with pytest.raises(ValueError, match="is not a regular file"):
+        detect_format(path)
+    with pytest.raises(ValueError, match="is not a regular file"):
+        load_demonstrations(path)
+
+
+def test_robomimic_env_args_of_the_wrong_type(tmp_path):
+    path = write_robomimic(str(tmp_path / "d.hdf5"), {"demo_0": good_demo()})
+    with h5py.File(path, "a") as file:
+        file["data"].attrs["env_args"] = "[1, 2]"
+    with pytest.raises(ValueError, match=r"env_args: .* holds a JSON list, expected an object"):
+        read_robomimic_env_args(path)
+    assert load_demonstrations(path).metadata["env_args"] is None  # metadata only: the demonstrations are read
+    with pytest.raises(ValueError, match=r"env_args: field 'env_kwargs' is list \[1\], expected a dict"):
+        object_layout_of_env_args({"env_name": "Lift", "env_kwargs": [1]})
+    with pytest.raises(ValueError, match="env_args: expected robomimic's env metadata as JSON"):
+        object_layout_of_env_args("{not json")
+
+
+def test_minari_terminations_of_the_wrong_length(tmp_path, monkeypatch):
+    import minari
+    from minari.data_collector import EpisodeBuffer
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    env = gym.make("Pendulum-v1")
+    rng = np.random.default_rng(0)
+    buffers = [
+        EpisodeBuffer(
+            id=index,
+            observations=rng.uniform(-1, 1, (6, 3)).astype(np.float32),
+            actions=rng.uniform(-2, 2, (5, 1)).astype(np.float32),
+            rewards=list(rng.normal(size=5)),
+            terminations=[False] * 5,
+            truncations=[False] * 4 + [True],
+            infos={},
+        )
+        for index in range(2)
+    ]
+    minari.create_dataset_from_buffers("pendulum/broken-v0", buffers, env=env, algorithm_name="random")
+    path = tmp_path / "minari" / "pendulum" / "broken-v0"
+    with h5py.File(path / "data" / "main_data.hdf5", "a") as file:
+        del file["episode_1/terminations"]
+        file["episode_1/terminations"] = np.zeros(4, dtype=bool)  # only its last flag was read
+    with pytest.raises(ValueError, match=r"episode 1: field 'terminations' has 4 values and 'actions' 5"):
+        load_demonstrations(str(path))

@@ -98,6 +98,19 @@ def to_array(value: Any, field_name: str, where: str = "") -> np.ndarray:
     return array
 
 
+def to_flags(array: np.ndarray, field_name: str, where: str = "") -> np.ndarray:
+    """Flags (done, terminal) as bool, with a named error for values other than 0/1 (NaN included)."""
+    if array.dtype != np.bool_:
+        bad = ~np.isin(array, (0, 1))
+        if bad.any():
+            row = int(np.flatnonzero(bad.reshape(len(array), -1).any(axis=1))[0])
+            raise ValueError(
+                f"demonstrations: field '{field_name}'{f' ({where})' if where else ''} has {int(bad.sum())} values other "
+                f"than 0/1 (True/False), expected flags; first at row {row}: {array[row].tolist()}"
+            )
+    return array.astype(bool)
+
+
 def dict_observation(value: Any) -> dict[str, Any] | None:
     """The key -> array dict of a dict observation (a mapping or imitation's ``DictObs``), else None."""
     if isinstance(value, Mapping):
@@ -173,21 +186,39 @@ class Demonstrations:
             if value is None:
                 continue
             array = to_array(value, name)
-            if array.shape != (n_acts,) and array.reshape(len(array), -1).shape != (n_acts, 1):
+            if array.shape[:1] != (n_acts,) or array.size != n_acts:  # (N,), or (N, 1)
                 raise ValueError(
                     f"demonstrations: field '{name}' has shape {array.shape}, expected ({n_acts},): one value per pair"
                 )
-            setattr(self, name, array.reshape(n_acts).astype(np.float32 if name == "rewards" else bool))
+            if name == "rewards":
+                rewards = array.reshape(n_acts).astype(np.float32)
+                _check_finite(rewards, "rewards")  # the critic of RLPD-style replay learns from them
+                self.rewards = rewards
+            else:
+                self.dones = to_flags(array.reshape(n_acts), "dones")
         if self.episode_terminals is not None:
-            terminals = to_array(self.episode_terminals, "episode_terminals").reshape(-1).astype(bool)
+            terminals = to_flags(to_array(self.episode_terminals, "episode_terminals").reshape(-1), "episode_terminals")
             if len(terminals) != self.n_episodes:
                 raise ValueError(
                     f"demonstrations: field 'episode_terminals' has {len(terminals)} values, expected one per episode "
                     f"({self.n_episodes})"
                 )
             self.episode_terminals = terminals
-        if self.infos is not None and len(self.infos) != n_acts:
-            raise ValueError(f"demonstrations: field 'infos' has {len(self.infos)} entries, expected one per pair ({n_acts})")
+        if self.infos is not None:
+            if isinstance(self.infos, (str, bytes, Mapping)) or not hasattr(self.infos, "__len__"):
+                raise ValueError(
+                    f"demonstrations: field 'infos' is {type(self.infos).__name__}, expected a list of one dict per pair"
+                )
+            if len(self.infos) != n_acts:
+                raise ValueError(
+                    f"demonstrations: field 'infos' has {len(self.infos)} entries, expected one per pair ({n_acts})"
+                )
+            wrong = [index for index, info in enumerate(self.infos) if not isinstance(info, Mapping)]
+            if wrong:
+                raise ValueError(
+                    f"demonstrations: field 'infos' holds {type(self.infos[wrong[0]]).__name__} {self.infos[wrong[0]]!r} "
+                    f"at pair {wrong[0]}, expected one dict per pair"
+                )
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -264,7 +295,7 @@ def from_episodes(
     actions: Sequence[np.ndarray],
     rewards: Sequence[np.ndarray] | None = None,
     metadata: dict[str, Any] | None = None,
-    episode_terminals: Sequence[bool] | None = None,
+    episode_terminals: Sequence[bool] | np.ndarray | None = None,
     episode_names: Sequence[str] | None = None,
 ) -> Demonstrations:
     """
@@ -276,9 +307,15 @@ def from_episodes(
     if not actions:
         raise ValueError("demonstrations: no episode, expected at least one")
     obs_shape = None
-    for name, episode_obs, episode_actions in zip(names, observations, actions):
+    for index, (name, episode_obs, episode_actions) in enumerate(zip(names, observations, actions)):
         if len(episode_actions) == 0:
             raise ValueError(f"demonstrations: {name} has no step, expected at least one (observation, action) pair")
+        if rewards is not None and len(rewards[index]) != len(episode_actions):
+            # Checked per episode: lengths that only add up over all episodes would misalign every reward.
+            raise ValueError(
+                f"demonstrations: {name}: field 'rewards' has {len(rewards[index])} values, expected "
+                f"{len(episode_actions)} (one per action)"
+            )
         if n_rows(episode_obs) != len(episode_actions):
             raise ValueError(
                 f"demonstrations: {name}: field 'obs' has {n_rows(episode_obs)} steps, expected {len(episode_actions)} "
@@ -305,7 +342,7 @@ def from_episodes(
         np.concatenate(actions),
         episode_starts_from_lengths([len(episode_actions) for episode_actions in actions]),
         None if rewards is None else np.concatenate(rewards),
-        episode_terminals=None if episode_terminals is None else np.asarray(episode_terminals, dtype=bool),
+        episode_terminals=None if episode_terminals is None else np.asarray(episode_terminals),  # checked: 0/1 flags
         metadata=metadata or {},
     )
 

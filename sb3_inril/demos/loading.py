@@ -48,6 +48,7 @@ from sb3_inril.demos.formats.imitation import _load_imitation
 from sb3_inril.demos.formats.minari import _load_minari, _minari_data_path
 from sb3_inril.demos.formats.npz import _load_npz
 from sb3_inril.demos.formats.robomimic import _load_robomimic, read_robomimic_env_args, robomimic_obs_layout
+from sb3_inril.validation import check_non_negative_int
 
 __all__ = [
     "DemonstrationSpec",
@@ -150,6 +151,11 @@ def _check_keys(obs_keys: Any) -> list[str] | None:
         raise TypeError(f"obs_keys: expected a list of observation key names, found {type(obs_keys).__name__} {obs_keys!r}")
     if not all(isinstance(key, str) for key in obs_keys):
         raise TypeError(f"obs_keys: expected a list of str, found {list(obs_keys)!r}")
+    if not obs_keys:
+        raise ValueError("obs_keys: expected at least one observation key, found []")
+    repeated = sorted({key for key in obs_keys if list(obs_keys).count(key) > 1})
+    if repeated:
+        raise ValueError(f"obs_keys: expected each key once, found {repeated} more than once in {list(obs_keys)!r}")
     return list(obs_keys)
 
 
@@ -190,6 +196,8 @@ def load_demonstrations(
     obs_keys = _check_keys(obs_keys)
     if filter_key is not None and not isinstance(filter_key, str):
         raise TypeError(f"filter_key: expected a str, found {type(filter_key).__name__} {filter_key!r}")
+    if cache_bytes is not None:
+        check_non_negative_int("cache_bytes", cache_bytes)
     detected = format or detect_format(source)
     robomimic_only = dict(
         obs_keys=obs_keys, filter_key=filter_key, observation_format=observation_format, lazy=lazy, cache_bytes=cache_bytes

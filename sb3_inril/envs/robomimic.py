@@ -161,6 +161,25 @@ def default_env_args(task: str) -> dict[str, Any]:
     return {"env_name": task, "type": 1, "env_kwargs": env_kwargs}
 
 
+def _env_args_dict(env_args: Any) -> dict[str, Any]:
+    """``env_args`` (a dict or its JSON) as a dict, checked: a ValueError naming the field otherwise."""
+    if isinstance(env_args, (str, bytes)):
+        try:
+            env_args = json.loads(env_args)
+        except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
+            raise ValueError(
+                f"env_args: expected robomimic's env metadata as JSON, found {env_args[:80]!r}: {error}"
+            ) from error
+    if not isinstance(env_args, dict):
+        raise ValueError(f"env_args: expected a dict (robomimic's format), found {env_args!r}")
+    env_kwargs = env_args.get("env_kwargs", {})
+    if not isinstance(env_kwargs, dict):
+        raise ValueError(
+            f"env_args: field 'env_kwargs' is {type(env_kwargs).__name__} {env_kwargs!r}, expected a dict of robosuite.make arguments"
+        )
+    return env_args
+
+
 def object_layout_of_env_args(env_args: dict[str, Any] | str) -> str:
     """
     The ``object`` layout of a robomimic file, from its ``env_args``.
@@ -172,10 +191,7 @@ def object_layout_of_env_args(env_args: dict[str, Any] | str) -> str:
     :param env_args: the dict (or JSON string) stored in ``data.attrs["env_args"]``
     :return: one of :data:`OBJECT_LAYOUTS`
     """
-    if isinstance(env_args, (str, bytes)):
-        env_args = json.loads(env_args)
-    if not isinstance(env_args, dict):
-        raise ValueError(f"env_args: expected a dict (robomimic's format), found {env_args!r}")
+    env_args = _env_args_dict(env_args)
     if env_args.get("object_layout") in OBJECT_LAYOUTS:
         return env_args["object_layout"]
     # robomimic writes env_version beside env_name; older configurations carried it in env_kwargs.
@@ -229,9 +245,8 @@ def robosuite_kwargs_from_env_args(env_args: dict[str, Any] | str) -> tuple[str,
     :raises ValueError: naming the field when ``env_args`` is not robomimic's robosuite format
     """
     robosuite = _require_robosuite()
-    if isinstance(env_args, (str, bytes)):
-        env_args = json.loads(env_args)
-    if not isinstance(env_args, dict) or "env_name" not in env_args:
+    env_args = _env_args_dict(env_args)
+    if "env_name" not in env_args:
         raise ValueError(
             f"env_args: expected a dict with 'env_name' and 'env_kwargs' (robomimic's format), found {env_args!r}"
         )
@@ -240,11 +255,14 @@ def robosuite_kwargs_from_env_args(env_args: dict[str, Any] | str) -> tuple[str,
             f"env_args: field 'type' is {env_args['type']!r}, expected 1 (robosuite); other simulators are not supported"
         )
     task = env_args["env_name"]
-    if task not in robosuite.environments.base.REGISTERED_ENVS:
+    if not isinstance(task, str) or task not in robosuite.environments.base.REGISTERED_ENVS:
         raise ValueError(f"env_args: field 'env_name' is {task!r}, not a robosuite 1.5 environment")
     kwargs = copy.deepcopy(dict(env_args.get("env_kwargs", {})))
     robots = kwargs.get("robots", ROBOMIMIC_TASKS.get(task, {}).get("robots", ["Panda"]))
-    kwargs["robots"] = [robots] if isinstance(robots, str) else list(robots)
+    robots = [robots] if isinstance(robots, str) else robots
+    if not isinstance(robots, (list, tuple)) or not robots or not all(isinstance(robot, str) for robot in robots):
+        raise ValueError(f"env_args: field 'env_kwargs.robots' is {robots!r}, expected a robot name or a list of them")
+    kwargs["robots"] = list(robots)
     if "controller_configs" in kwargs:
         kwargs["controller_configs"] = convert_controller_config(kwargs["controller_configs"], kwargs["robots"][0])
     kwargs.update(_RENDERING_OFF)

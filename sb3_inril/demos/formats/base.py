@@ -23,6 +23,11 @@ def _require(module: str, what: str) -> Any:
 
 
 def _check_readable(path: str) -> None:
-    """A ``PermissionError`` naming the file, before any reader says 'not a dataset'."""
+    """A ``PermissionError`` naming the file, before any reader says 'not a dataset'; a ``ValueError`` for
+    what is neither a file nor a directory (reading a named pipe would wait for a writer)."""
     if not os.access(path, os.R_OK) or (os.path.isdir(path) and not os.access(path, os.X_OK)):
         raise PermissionError(errno.EACCES, f"demonstrations: no permission to read {path!r}", path)
+    if not (os.path.isfile(path) or os.path.isdir(path)):
+        raise ValueError(
+            f"demonstrations: {path!r} is not a regular file (a named pipe, socket or device), expected a file or a directory"
+        )

@@ -4,7 +4,8 @@
 import json
 import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -49,18 +50,35 @@ def _load_imitation(path: str) -> Demonstrations:
         raise ValueError(f"demonstrations: the imitation dataset {path!r} holds no trajectory, expected at least one")
     sidecar = os.path.join(path, METADATA_SIDECAR)
     if os.path.isdir(path) and os.path.isfile(sidecar):
-        with open(sidecar) as file:
+        with open(sidecar, "rb") as file:
             try:
-                metadata = {**json.load(file), "format": "imitation", "source": path}
-            except json.JSONDecodeError as error:
+                kept = json.loads(file.read().decode("utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise ValueError(f"demonstrations: {sidecar!r} is not valid JSON: {error}") from error
+        if not isinstance(kept, dict):
+            raise ValueError(f"demonstrations: {sidecar!r} holds a JSON {type(kept).__name__}, expected an object (a dict)")
+        metadata = {**kept, "format": "imitation", "source": path}
     demonstrations = as_demonstrations(trajectories, metadata)
     # imitation's own flattening (flatten_trajectories) marks the last pair of every trajectory done.
     dones = np.zeros(len(demonstrations), dtype=bool)
     dones[np.append(demonstrations.episode_starts[1:], len(demonstrations)) - 1] = True
     demonstrations.dones = dones
-    infos = [getattr(trajectory, "infos", None) for trajectory in trajectories]
+    infos: list[Any] = [getattr(trajectory, "infos", None) for trajectory in trajectories]
     if all(info is not None for info in infos):
-        demonstrations.infos = [dict(step) for info in infos if info is not None for step in info]
+        for index, (info, length) in enumerate(zip(infos, demonstrations.episode_lengths)):
+            # Checked per trajectory: lengths that only add up over all trajectories would misalign them.
+            if isinstance(info, (str, bytes, Mapping)) or not hasattr(info, "__len__") or len(info) != length:
+                found = f"{len(info)} entries" if hasattr(info, "__len__") else f"a {type(info).__name__}"
+                raise ValueError(
+                    f"demonstrations: trajectory {index} of {path!r}: field 'infos' has {found}, expected {length} "
+                    "dicts (one per action)"
+                )
+            wrong = [step for step in info if not isinstance(step, Mapping)]
+            if wrong:
+                raise ValueError(
+                    f"demonstrations: trajectory {index} of {path!r}: field 'infos' holds {type(wrong[0]).__name__} "
+                    f"{wrong[0]!r}, expected one dict per action"
+                )
+        demonstrations.infos = [dict(step) for info in infos for step in info]
         demonstrations.__post_init__()
     return demonstrations

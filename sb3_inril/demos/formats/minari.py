@@ -12,6 +12,7 @@ from sb3_inril.demos.demonstrations import (
     n_rows,
     take_rows,
     to_array,
+    to_flags,
     to_observations,
 )
 from sb3_inril.demos.formats.base import _require
@@ -47,7 +48,13 @@ def _load_minari(source: str) -> Demonstrations:
             observations.append(take_rows(obs, slice(0, n_rows(obs) - 1)))
             actions.append(to_array(episode.actions, "actions", where))
             rewards.append(to_array(episode.rewards, "rewards", where).astype(np.float32))
-            terminals.append(bool(np.asarray(episode.terminations)[-1]) if len(episode.terminations) else False)
+            terminations = to_flags(to_array(episode.terminations, "terminations", where).reshape(-1), "terminations", where)
+            if len(terminations) != len(actions[-1]):
+                raise ValueError(
+                    f"demonstrations: {where}: field 'terminations' has {len(terminations)} values and 'actions' "
+                    f"{len(actions[-1])}, expected one termination flag per action"
+                )
+            terminals.append(bool(terminations[-1]) if len(terminations) else False)
     except (FileNotFoundError, PermissionError):
         raise
     except ValueError as error:

@@ -1,8 +1,10 @@
 """Reading robomimic HDF5 files with h5py (robomimic's own modules need mujoco_py): flat or dict
 observations, filter keys, lazy image rows."""
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -35,14 +37,54 @@ def _open_hdf5(path: str) -> Any:
         raise ValueError(f"demonstrations: could not read {path!r} as an HDF5 file: {error}") from error
 
 
+@contextlib.contextmanager
+def _read_hdf5(path: str) -> Iterator[Any]:
+    """The open file; what h5py raises for a corrupt file while reading it becomes a ValueError naming the file."""
+    with _open_hdf5(path) as file:
+        try:
+            yield file
+        except (FileNotFoundError, PermissionError):
+            raise
+        except (KeyError, OSError, RuntimeError) as error:  # a corrupt object header, B-tree or chunk
+            raise ValueError(
+                f"demonstrations: could not read {path!r} as a robomimic HDF5 file (is it corrupt?): "
+                f"{type(error).__name__}: {error}"
+            ) from error
+
+
+def _names(group: Any, path: str, where: str) -> list[str]:
+    """The member names of a group (a corrupt file can hold names that are not UTF-8)."""
+    names = list(group.keys())
+    wrong = [name for name in names if not isinstance(name, str)]
+    if wrong:
+        raise ValueError(f"demonstrations: {where} of {path!r} has a member named {wrong[0]!r}, expected UTF-8 names")
+    return names
+
+
+def _member(group: Any, name: str, path: str, where: str, kind: str) -> Any:
+    """``group[name]``, checked: it opens (no dangling soft or external link) and is a ``kind`` ("group" or "dataset")."""
+    h5py = _require("h5py", "robomimic HDF5 files")
+    try:
+        member = group[name]
+    except (KeyError, OSError, RuntimeError) as error:
+        raise ValueError(
+            f"demonstrations: {name!r} in {where} of {path!r} could not be opened (a dangling link or a corrupt file): {error}"
+        ) from error
+    if kind != "any" and not isinstance(member, h5py.Group if kind == "group" else h5py.Dataset):
+        found = type(member).__name__.lower()  # group, dataset or datatype
+        raise ValueError(f"demonstrations: {name!r} in {where} of {path!r}: expected a {kind}, found a {found}")
+    return member
+
+
 def _robomimic_data(file: Any, path: str) -> Any:
     """The ``data`` group, checked: a group holding at least one demo group."""
     h5py = _require("h5py", "robomimic HDF5 files")
     if "data" not in file:
         raise ValueError(
-            f"demonstrations: {path!r} has no 'data' group, expected robomimic's layout data/demo_i/...; found {sorted(file.keys())}"
+            f"demonstrations: {path!r} has no 'data' group, expected robomimic's layout data/demo_i/...; "
+            f"found {sorted(_names(file, path, 'the root group'))}"
         )
-    data = file["data"]
+    data = _member(file, "data", path, "the root group", "any")
     if not isinstance(data, h5py.Group):
         raise ValueError(f"demonstrations: {path!r} has 'data' as a dataset, expected a group of demos (data/demo_i/...)")
     return data
@@ -50,13 +92,13 @@ def _robomimic_data(file: Any, path: str) -> Any:
 
 def _robomimic_obs_group(data: Any, demo: str, path: str) -> Any:
     h5py = _require("h5py", "robomimic HDF5 files")
-    group = data[demo]
+    group = _member(data, demo, path, "'data'", "any")
     if not isinstance(group, h5py.Group):
         raise ValueError(f"demonstrations: {path!r} data/{demo} is a dataset, expected a group with 'obs' and 'actions'")
     if "obs" not in group or not isinstance(group["obs"], h5py.Group):
         raise ValueError(
             f"demonstrations: {path!r} demo {demo!r} has no 'obs' group, expected data/{demo}/obs/<key>; "
-            f"found {sorted(group.keys())}"
+            f"found {sorted(_names(group, path, f'demo {demo!r}'))}"
         )
     return group["obs"]
 
@@ -70,37 +112,46 @@ def robomimic_obs_layout(path: str, demo: str | None = None, include_images: boo
     :param demo: the demo to look at (default: the first)
     :param include_images: also the image keys (``agentview_image``, ...), sized height * width * channels
     """
-    with _open_hdf5(path) as file:
+    with _read_hdf5(path) as file:
         data = _robomimic_data(file, path)
-        if not len(data):
+        names = _names(data, path, "'data'")
+        if not names:
             raise ValueError(f"demonstrations: {path!r} has no demonstration in its 'data' group")
-        group = _robomimic_obs_group(data, demo or sorted(data.keys(), key=_natural_key)[0], path)
-        return {key: _per_step_size(group[key]) for key in sorted(group.keys()) if include_images or group[key].ndim <= 2}
+        demo = demo or sorted(names, key=_natural_key)[0]
+        group = _robomimic_obs_group(data, demo, path)
+        where = f"demo {demo!r} 'obs'"
+        datasets = {key: _member(group, key, path, where, "dataset") for key in sorted(_names(group, path, where))}
+        return {key: _per_step_size(dataset) for key, dataset in datasets.items() if include_images or dataset.ndim <= 2}
 
 
 def read_robomimic_env_args(path: str) -> dict[str, Any]:
     """The ``env_args`` a robomimic file records (``data.attrs["env_args"]``), as a dict."""
-    with _open_hdf5(path) as file:
+    with _read_hdf5(path) as file:
         env_args = _robomimic_data(file, path).attrs.get("env_args")
     if env_args is None:
         raise ValueError(f"env_args: {path!r} has no data.attrs['env_args'], expected robomimic's env metadata")
     try:
-        return json.loads(env_args)
-    except (json.JSONDecodeError, TypeError) as error:
+        parsed = json.loads(env_args)
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
         raise ValueError(f"env_args: {path!r} data.attrs['env_args'] is not valid JSON: {error}") from error
+    if not isinstance(parsed, dict):
+        raise ValueError(
+            f"env_args: {path!r} data.attrs['env_args'] holds a JSON {type(parsed).__name__}, expected an object "
+            "(robomimic's env metadata: env_name, type, env_kwargs)"
+        )
+    return parsed
 
 
 def _robomimic_demos(file: Any, data: Any, path: str, filter_key: str | None) -> list[str]:
     if filter_key is None:
-        demos = sorted(data.keys(), key=_natural_key)
+        demos = sorted(_names(data, path, "'data'"), key=_natural_key)
     else:
-        masks = sorted(file["mask"].keys()) if "mask" in file else []
+        masks = (
+            sorted(_names(_member(file, "mask", path, "the root group", "group"), path, "'mask'")) if "mask" in file else []
+        )
         if filter_key not in masks:
             raise ValueError(f"demonstrations: unknown filter key {filter_key!r} in {path!r}, expected one of {masks}")
-        demos = sorted(
-            (name.decode() if isinstance(name, bytes) else str(name) for name in file["mask"][filter_key][()]),
-            key=_natural_key,
-        )
+        demos = sorted(_mask_names(_member(file["mask"], filter_key, path, "'mask'", "dataset"), path), key=_natural_key)
         missing_demos = [demo for demo in demos if demo not in data]
         if missing_demos:
             raise ValueError(f"demonstrations: filter key {filter_key!r} names demos not in {path!r}: {missing_demos[:5]}")
@@ -109,6 +160,24 @@ def _robomimic_demos(file: Any, data: Any, path: str, filter_key: str | None) ->
             f"demonstrations: {path!r} holds no demonstration" + (f" for filter key {filter_key!r}" if filter_key else "")
         )
     return demos
+
+
+def _mask_names(dataset: Any, path: str) -> list[str]:
+    """The demo names a ``mask/<filter_key>`` dataset lists: a 1-D array of (byte) strings."""
+    where = f"demonstrations: {dataset.name!r} of {path!r}"
+    values = dataset[()] if dataset.shape is not None else None  # None: an HDF5 null dataspace
+    if not isinstance(values, np.ndarray) or values.ndim != 1 or values.dtype.kind not in "SUO":
+        found = "no value" if values is None else f"dtype {np.asarray(values).dtype} and shape {np.shape(values)}"
+        raise ValueError(f"{where}: expected a 1-D array of demo names (strings), found {found}")
+    names = []
+    for value in values:
+        if not isinstance(value, (bytes, str)):
+            raise ValueError(f"{where}: expected demo names (strings), found a {type(value).__name__} {value!r}")
+        try:
+            names.append(value.decode("utf-8") if isinstance(value, bytes) else value)
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{where}: the demo name {value!r} is not UTF-8 ({error})") from error
+    return names
 
 
 def _check_per_step_lengths(
@@ -138,9 +207,12 @@ def _check_robomimic_demo(
     obs_group = _robomimic_obs_group(data, demo, path)
     group = data[demo]
     if "actions" not in group:
-        raise ValueError(f"demonstrations: {path!r} demo {demo!r} has no 'actions', found {sorted(group.keys())}")
+        raise ValueError(
+            f"demonstrations: {path!r} demo {demo!r} has no 'actions', found {sorted(_names(group, path, f'demo {demo!r}'))}"
+        )
     where = f"{path!r} demo {demo!r}"
-    demo_actions = to_array(group["actions"][()], "actions", where).astype(np.float32)
+    demo_where = f"demo {demo!r}"
+    demo_actions = to_array(_member(group, "actions", path, demo_where, "dataset")[()], "actions", where).astype(np.float32)
     if len(demo_actions) == 0:
         raise ValueError(f"demonstrations: {where} has no step, expected at least one (observation, action) pair")
     if demo_actions.ndim != 2:
@@ -152,8 +224,10 @@ def _check_robomimic_demo(
         )
     for key in keys:
         if key not in obs_group:
-            raise ValueError(f"demonstrations: {where} has no observation key {key!r}, found {sorted(obs_group.keys())}")
-        dataset = obs_group[key]
+            raise ValueError(
+                f"demonstrations: {where} has no observation key {key!r}, found {sorted(_names(obs_group, path, demo_where))}"
+            )
+        dataset = _member(obs_group, key, path, f"{demo_where} 'obs'", "dataset")
         to_array(dataset[()] if dataset.ndim == 0 else dataset[:1], f"obs/{key}", where)  # dtype and rank
         shape = tuple(dataset.shape[1:]) or (1,)
         if len(dataset) != len(demo_actions):
@@ -165,9 +239,12 @@ def _check_robomimic_demo(
             raise ValueError(
                 f"demonstrations: obs key {key!r} has per-step shape {shape} in {where}, {key_shapes[key]} in demo {first!r}"
             )
-    rewards = to_array(group["rewards"][()], "rewards", where).reshape(-1) if "rewards" in group else None
-    dones = to_array(group["dones"][()], "dones", where).reshape(-1) if "dones" in group else None
-    return demo_actions, rewards, dones
+    per_step = {
+        name: to_array(_member(group, name, path, demo_where, "dataset")[()], name, where).reshape(-1)
+        for name in ("rewards", "dones")
+        if name in _names(group, path, demo_where)  # listed: a dangling link too, which is not "in" the group
+    }
+    return demo_actions, per_step.get("rewards"), per_step.get("dones")
 
 
 def _load_robomimic(
@@ -182,15 +259,19 @@ def _load_robomimic(
         raise ValueError(f"observation_format: expected one of {OBSERVATION_FORMATS}, found {observation_format!r}")
     if lazy and observation_format != "dict":
         raise ValueError("lazy: rows read from the file when sampled need observation_format='dict', found 'flat'")
-    with _open_hdf5(path) as file:
+    with _read_hdf5(path) as file:
         data = _robomimic_data(file, path)
         demos = _robomimic_demos(file, data, path, filter_key)
         first_obs = _robomimic_obs_group(data, demos[0], path)
-        available = sorted(first_obs.keys())
-        keys = list(obs_keys) if obs_keys is not None else sorted(key for key in available if first_obs[key].ndim <= 2)
+        first_where = f"demo {demos[0]!r} 'obs'"
+        available = sorted(_names(first_obs, path, first_where))
+        if obs_keys is None:  # the low-dimensional keys
+            keys = [key for key in available if _member(first_obs, key, path, first_where, "dataset").ndim <= 2]
+        else:
+            keys = list(obs_keys)
         unknown = [key for key in keys if key not in available]
         if unknown or not keys:
-            sizes = {key: _per_step_size(first_obs[key]) for key in available}
+            sizes = {key: _per_step_size(_member(first_obs, key, path, first_where, "dataset")) for key in available}
             raise ValueError(
                 f"demonstrations: observation keys {unknown or keys} not found in {path!r} demo {demos[0]!r}, "
                 f"available keys and sizes: {sizes}"
@@ -228,10 +309,11 @@ def _load_robomimic(
                 begin += length
             parts[key] = values
         env_args = data.attrs.get("env_args")
-        try:
+        try:  # metadata only: a file with unreadable env_args is still read (read_robomimic_env_args names the error)
             env_args = json.loads(env_args) if isinstance(env_args, (str, bytes)) else None
-        except json.JSONDecodeError:
+        except ValueError:  # json.JSONDecodeError, UnicodeDecodeError
             env_args = None
+        env_args = env_args if isinstance(env_args, dict) else None
     metadata = {
         "format": "robomimic",
         "source": path,
