@@ -9,6 +9,7 @@ from stable_baselines3 import SAC, TD3
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_inril import DemonstrationReplayBuffer, Demonstrations, InRILSAC, load_demonstrations
+from tests.test_drop_in import SpacesEnv
 
 OBS_SPACE = spaces.Box(-10.0, 10.0, (2,), np.float32)
 ACTION_SPACE = spaces.Box(-2.0, 2.0, (1,), np.float32)
@@ -135,6 +136,53 @@ def test_drop_in_for_off_policy_algorithms_with_save_and_load(tmp_path, algo_cla
     loaded.load_replay_buffer(tmp_path / "buffer")
     assert loaded.replay_buffer.size() == 48 and loaded.replay_buffer.n_demo_transitions == 3980
     loaded.learn(16, reset_num_timesteps=False)
+
+
+def test_observations_as_the_env_returns_them_are_stored_as_sb3_stores_the_online_ones():
+    # A Discrete observation: one integer per pair from the env, a row of one value in SB3's buffer.
+    discrete = two_episodes()
+    discrete.observations = np.array([0, 1, 2, 3, 4])
+    buffer = DemonstrationReplayBuffer(10, spaces.Discrete(5), ACTION_SPACE, device="cpu", demonstrations=discrete)
+    np.testing.assert_array_equal(buffer.demo_observations, [[0], [1], [2], [3]])
+    np.testing.assert_array_equal(buffer.demo_next_observations, [[1], [2], [2], [4]])
+    # A channel-last image env: SB3 gives its buffer the channel-first space of VecTransposeImage.
+    images = two_episodes()
+    images.observations = np.random.default_rng(0).integers(0, 256, (5, 8, 6, 3), dtype=np.uint8)
+    channel_first = spaces.Box(0, 255, (3, 8, 6), np.uint8)
+    buffer = DemonstrationReplayBuffer(10, channel_first, ACTION_SPACE, device="cpu", demonstrations=images)
+    np.testing.assert_array_equal(buffer.demo_observations, images.observations[:4].transpose(0, 3, 1, 2))
+    with pytest.raises(ValueError, match=r"field 'obs' expected rows of shape \(3, 8, 6\).*found \(8, 3, 6\)"):
+        images.observations = images.observations.transpose(0, 1, 3, 2)  # neither layout
+        DemonstrationReplayBuffer(10, channel_first, ACTION_SPACE, device="cpu", demonstrations=images)
+
+
+@pytest.mark.parametrize("observation_space", [spaces.Discrete(4), spaces.Box(0, 255, (36, 36, 3), np.uint8)])
+def test_off_policy_learning_on_discrete_and_image_observations(observation_space):
+    env = SpacesEnv(observation_space, ACTION_SPACE)
+    observation_space.seed(0)
+    demos = Demonstrations(
+        observations=np.stack([observation_space.sample() for _ in range(20)]),
+        actions=np.linspace(-2.0, 2.0, 20, dtype=np.float32).reshape(20, 1),
+        episode_starts=np.array([0, 10]),
+        rewards=np.ones(20, np.float32),
+    )
+    policy = "CnnPolicy" if isinstance(observation_space, spaces.Box) else "MlpPolicy"
+    model = InRILSAC(
+        policy,
+        env,
+        demonstrations=demos,
+        replay_buffer_class=DemonstrationReplayBuffer,
+        replay_buffer_kwargs=dict(demonstrations=demos),
+        learning_starts=8,
+        batch_size=8,
+        buffer_size=50,
+        policy_kwargs=dict(net_arch=[8], features_extractor_kwargs=dict(features_dim=8)) if policy == "CnnPolicy" else None,
+        seed=0,
+        device="cpu",
+    )
+    assert model.replay_buffer.demo_observations.shape[1:] == model.replay_buffer.obs_shape
+    model.learn(16)
+    assert model.interleaving.n_rl_updates == 8
 
 
 def test_bad_inputs():

@@ -14,7 +14,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from sb3_inril import InRILPPO, InRILSAC, InRILTD3
+from sb3_inril import InRILA2C, InRILIDQL, InRILPPO, InRILSAC, InRILTD3
 from sb3_inril.common.behavior_cloning import (
     DEFAULT_MAX_EPOCHS,
     PATIENCE_EPOCH_STEPS,
@@ -25,6 +25,7 @@ from sb3_inril.common.behavior_cloning import (
 )
 from sb3_inril.data import demonstration_metadata
 from sb3_inril.demos.chunking import ActionChunkWrapper
+from tests.test_drop_in import BOX3, SpacesEnv
 
 SMALL = dict(n_steps=64, batch_size=16, n_epochs=2, seed=0, device="cpu")
 
@@ -146,6 +147,73 @@ def test_an_explicit_budget_trains_exactly_as_a_plain_loop(pendulum_env, pendulu
             loss.backward()
             optimizer.step()
     assert same_state(model, state_of(twin))
+
+
+# -- the loss --------------------------------------------------------------------------------------
+def random_demos(env: gym.Env, n: int = 40) -> dict[str, np.ndarray]:
+    """Demonstrations drawn from the env's spaces: what the loss is checked against, not what it learns."""
+    env.observation_space.seed(0)
+    env.action_space.seed(0)
+    return {
+        "obs": np.stack([env.observation_space.sample() for _ in range(n)]),
+        "acts": np.stack([np.asarray(env.action_space.sample()) for _ in range(n)]),
+    }
+
+
+# (class, policy, env, loss, message): a loss the model's action space or policy can not take. Before they
+# were checked, "mse" on Discrete actions failed inside torch ("mean(): could not infer output dtype"), and on
+# MultiBinary actions (a rounded mode) or a diffusion policy (its sampled action) trained nothing while
+# pre-training reported a loss; IDQL's actor was trained by a loss its policy says it is not imitated by.
+LOSSES_REFUSED = [
+    (InRILPPO, "MlpPolicy", "CartPole-v1", "mse", "loss: 'mse' needs a Box action space, found Discrete(2); use 'nll'"),
+    (InRILA2C, "MlpPolicy", "multibinary", "mse", "loss: 'mse' needs a Box action space, found MultiBinary(3); use 'nll'"),
+    (
+        InRILPPO,
+        "DiffusionPolicy",
+        "Pendulum-v1",
+        "mse",
+        "loss: DiffusionActorCriticPolicy is imitated by one of ('denoising',), found loss='mse'",
+    ),
+    (InRILIDQL, "MlpPolicy", "Pendulum-v1", "mse", "loss: IDQLPolicy is imitated by one of ('denoising',), found loss='mse'"),
+    (
+        InRILTD3,
+        "MlpPolicy",
+        "Pendulum-v1",
+        "nll",
+        "loss: 'nll' needs a stochastic actor, TD3Policy is deterministic; use 'mse'",
+    ),
+    (
+        InRILSAC,
+        "MlpPolicy",
+        "Pendulum-v1",
+        "denoising",
+        "loss: SACPolicy is imitated by one of ('nll', 'mse'), found loss='denoising' (a loss of another kind of policy)",
+    ),
+]
+
+
+@pytest.mark.parametrize("cls, policy, env_id, loss, message", LOSSES_REFUSED)
+def test_a_loss_the_model_can_not_take_is_refused_by_name(cls, policy, env_id, loss, message):
+    def make_env() -> gym.Env:
+        if env_id == "multibinary":
+            return SpacesEnv(BOX3, gym.spaces.MultiBinary(3))
+        return gym.make(env_id)
+
+    kwargs: dict[str, Any] = dict(seed=0, device="cpu")
+    if policy == "DiffusionPolicy" or cls is InRILIDQL:
+        kwargs["policy_kwargs"] = dict(denoising_steps=3)
+    model = cls(policy, make_env(), demonstrations=random_demos(make_env()), **kwargs)
+    before = state_of(model)
+    with pytest.raises(ValueError) as error:
+        model.pretrain(n_epochs=1, loss=loss)
+    assert str(error.value) == message
+    assert same_state(model, before)  # refused before any step
+    with pytest.raises(ValueError) as error:
+        model.compute_il_loss(model.demo_buffer.sample(4), loss=loss)
+    assert str(error.value) == message
+    # From an rl-zoo YAML: refused when the model is made, not at the first learn() that pre-trains.
+    with pytest.raises(ValueError, match=r"pretrain_kwargs\['loss'\]: "):
+        cls(policy, make_env(), pretrain_kwargs=dict(loss=loss), **kwargs)
 
 
 # -- divergence ------------------------------------------------------------------------------------

@@ -277,8 +277,30 @@ class InRILMixin(DemonstrationAttachmentMixin):
         """The actor's features extractor when the critic uses it too, else None."""
         return None
 
-    def _check_actor(self) -> None:
-        """Raise before training when the actor can not take ``il_loss`` (e.g. NLL of a deterministic actor)."""
+    def _check_actor(self, loss: str, argument: str = "il_loss") -> None:
+        """Raise, naming ``argument``, before training when the actor can not take ``loss`` (e.g. NLL of a deterministic actor)."""
+
+    def _check_il_loss(self, loss: str, argument: str = "il_loss") -> None:
+        """
+        Raise a ``ValueError`` naming ``argument`` when the model can not be imitated by ``loss``:
+        ``"mse"`` without a Box action space, a loss the policy is not imitated by (not in its
+        ``il_losses``), ``"nll"`` of a deterministic actor.
+
+        The constructor's ``il_loss`` and the ``loss`` that ``pretrain`` and ``compute_il_loss`` take in
+        its place are checked alike: unchecked, ``"mse"`` on Discrete actions failed inside torch, and on
+        MultiBinary actions or a diffusion policy it trained nothing, silently (their deterministic
+        action has no gradient).
+        """
+        if loss == "mse" and not isinstance(self.action_space, spaces.Box):
+            raise ValueError(f"{argument}: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
+        losses = il_losses_of(self.policy)
+        if loss not in losses:
+            known_elsewhere = loss in IL_LOSSES and loss not in GENERIC_IL_LOSSES
+            raise ValueError(
+                f"{argument}: {type(self.policy).__name__} is imitated by one of {losses}, found {argument}={loss!r}"
+                + (" (a loss of another kind of policy)" if known_elsewhere else "")
+            )
+        self._check_actor(loss, argument)
 
     def _policy_or_family(self, name: str, family_default: Any) -> Any:
         """The policy's implementation of protocol method ``name``, else the family's ``family_default``."""
@@ -313,6 +335,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
 
     def compute_il_loss(self, batch: DemonstrationBatch, loss: Literal["nll", "mse", "denoising"] | None = None) -> th.Tensor:
         """The IL loss of a demonstration batch (``il_loss``'s kind unless ``loss`` is given)."""
+        if loss is not None:  # the constructor's checks of il_loss, for the loss that stands in for it here
+            self._check_il_loss(loss, "loss")
         # The model's own calculator (made once in _setup_inril): the BC-regularisation callback calls this every RL step.
         calculator = self._il_loss_calculator if loss is None else ILLossCalculator(loss)
         return calculator(self, batch)
@@ -339,8 +363,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
         """The noise-prediction loss of demonstration actions under a diffusion policy (``il_loss="denoising"``)."""
         return self.il_policy_loss("denoising", observations, actions, generator)
 
-    def _deterministic_actor_message(self) -> str:
-        return f"il_loss: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
+    def _deterministic_actor_message(self, argument: str = "il_loss") -> str:
+        return f"{argument}: 'nll' needs a stochastic actor, {type(self.policy).__name__} is deterministic; use 'mse'"
 
     def _il_transform_actions(self, actions: np.ndarray) -> np.ndarray:
         """Validated (flattened) env actions to the policy's action space: squashing policies act in [-1, 1]."""
@@ -379,15 +403,10 @@ class InRILMixin(DemonstrationAttachmentMixin):
         self.replay_buffer_kwargs = {**kwargs, "demo_load_kwargs": read_options}
 
     def _setup_inril(self) -> None:
-        if self.il_loss == "mse" and not isinstance(self.action_space, spaces.Box):
-            raise ValueError(f"il_loss: 'mse' needs a Box action space, found {self.action_space}; use 'nll'")
-        losses = il_losses_of(self.policy)
-        if self.il_loss not in losses:
-            raise ValueError(
-                f"il_loss: {type(self.policy).__name__} is imitated by one of {losses}, found il_loss={self.il_loss!r}"
-                + ("" if self.il_loss in GENERIC_IL_LOSSES else " (a loss of another kind of policy)")
-            )
-        self._check_actor()
+        self._check_il_loss(self.il_loss)
+        if self.pretrain_kwargs is not None and self.pretrain_kwargs.get("loss") is not None:
+            # Checked here, not at the first learn() that pre-trains (an rl-zoo YAML's mistake, found before any step).
+            self._check_il_loss(self.pretrain_kwargs["loss"], "pretrain_kwargs['loss']")
         if self.is_residual and self.gradient_separation not in (None, "residual"):
             raise ValueError(
                 f"gradient_separation: a residual policy separates IL and RL by construction, found gradient_separation={self.gradient_separation!r}"
@@ -743,6 +762,8 @@ class InRILMixin(DemonstrationAttachmentMixin):
             ``loss_history`` and ``val_loss_history`` (per epoch) and ``wall_time_s``; the same go
             to the logger under ``pretrain/``
         """
+        if loss is not None:  # the constructor's checks of il_loss, for the loss that stands in for it here
+            self._check_il_loss(loss, "loss")
         stats = pretrain_policy(
             self,
             n_epochs=n_epochs,

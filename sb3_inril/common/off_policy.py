@@ -44,9 +44,9 @@ class InRILOffPolicyMixin(InRILMixin):
         """False for deterministic actors (TD3, DDPG), which have no action distribution for the NLL."""
         return hasattr(self.actor, "get_action_dist_params")
 
-    def _check_actor(self) -> None:
-        if self.il_loss == "nll" and not self.has_stochastic_actor:
-            raise ValueError(self._deterministic_actor_message())
+    def _check_actor(self, loss: str, argument: str = "il_loss") -> None:
+        if loss == "nll" and not self.has_stochastic_actor:
+            raise ValueError(self._deterministic_actor_message(argument))
 
     def _actor_distribution(self, observations: TensorObservations) -> Distribution:
         if not self.has_stochastic_actor:

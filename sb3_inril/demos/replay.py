@@ -25,6 +25,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
@@ -39,7 +40,9 @@ class DemonstrationReplayBuffer(ReplayBuffer):
     online ones (RLPD's symmetric sampling at ``demo_fraction=0.5``).
 
     :param buffer_size: of the online part (the demonstrations are held apart, in full)
-    :param observation_space: the env's (Box or Discrete; Dict spaces are not supported)
+    :param observation_space: the env's (Box, images included, or Discrete; Dict spaces are not
+        supported); demonstrations hold observations as the env returns them (channel-last images
+        are transposed as SB3 transposes the env's)
     :param action_space: the env's (a bounded Box)
     :param device: where the minibatches go
     :param n_envs: parallel envs
@@ -99,6 +102,27 @@ class DemonstrationReplayBuffer(ReplayBuffer):
             return 1
         return int(space_shape[0]) if space_shape[1:] == demo_shape and space_shape[0] > 1 else 1
 
+    def _as_stored_observations(self, observations: np.ndarray) -> np.ndarray:
+        """
+        Demonstration observations, as the env returns them, in the layout SB3's replay buffer stores
+        the online ones: a ``Discrete`` observation as a row of one value (SB3 stores ``(n_envs, 1)``),
+        a channel-last image channel-first (SB3 wraps an image env in ``VecTransposeImage``, so the
+        buffer is given the transposed space while demonstrations hold the env's images). Other
+        layouts are left alone, for the shape check to name.
+        """
+        if isinstance(self.observation_space, spaces.Discrete) and observations.ndim == 1:
+            return observations.reshape(len(observations), *self.obs_shape)
+        shape = tuple(self.obs_shape)
+        channel_last = (*shape[1:], shape[0]) if len(shape) == 3 else None
+        if (
+            channel_last is not None
+            and channel_last != shape
+            and observations.shape[1:] == channel_last
+            and is_image_space(self.observation_space)
+        ):
+            return np.ascontiguousarray(observations.transpose(0, 3, 1, 2))
+        return observations
+
     def _set_demo_transitions(self, demonstrations: Demonstrations) -> None:
         if isinstance(demonstrations.observations, dict):
             raise TypeError("DemonstrationReplayBuffer: demonstrations expected array observations, found a dict of arrays")
@@ -107,7 +131,7 @@ class DemonstrationReplayBuffer(ReplayBuffer):
                 "DemonstrationReplayBuffer: demonstrations field 'rewards' expected (RLPD learns the critic from the "
                 "demonstrations' rewards), found none"
             )
-        observations = np.asarray(demonstrations.observations)
+        observations = self._as_stored_observations(np.asarray(demonstrations.observations))
         actions = np.asarray(demonstrations.actions, dtype=np.float32)
         if observations.shape[1:] != self.obs_shape:
             layout = demonstrations.describe_observation()
