@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import LinearSchedule
 
@@ -167,3 +168,31 @@ def test_eval_curve_points_and_the_final_evaluation_episodes(pendulum_env, pendu
     assert curve.curve[2][1] == pytest.approx(np.mean(rewards[4:]))
     with pytest.raises(ValueError, match="final_n_eval_episodes"):
         EvalCurve(eval_env, eval_freq=64, n_eval_episodes=2, seed=3, final_n_eval_episodes=0)
+
+
+class RaiseAt(BaseCallback):
+    """A callback that fails halfway through learn() (as a user's callback, or a KeyboardInterrupt, may)."""
+
+    def __init__(self, timesteps: int) -> None:
+        super().__init__()
+        self.timesteps = timesteps
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.timesteps:
+            raise RuntimeError("a callback failed")
+        return True
+
+
+@pytest.mark.parametrize("cls, kwargs", [(InRILPPO, SMALL), (InRILSAC, dict(learning_starts=16, batch_size=16, seed=0))])
+def test_bc_regularization_is_detached_when_learn_raises(pendulum_env, pendulum_demos, cls, kwargs):
+    """SB3 calls on_training_end only when learn() returns: the BC hook stayed on the optimizer after an
+    exception and BC-regularised every later learn() call of the model."""
+    model = cls("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=None, **kwargs)
+    optimizer = model.rl_actor_optimizer()
+    n_hooks = len(optimizer._optimizer_step_pre_hooks)
+    callback = BCRegularization(0.1)
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        model.learn(200, callback=[callback, RaiseAt(100)])
+    assert len(optimizer._optimizer_step_pre_hooks) == n_hooks
+    model.learn(32, callback=callback, reset_num_timesteps=False)  # the same callback again: one hook, then none
+    assert len(optimizer._optimizer_step_pre_hooks) == n_hooks

@@ -353,3 +353,22 @@ def test_floor_checks_a_lower_confidence_bound(pendulum_env, pendulum_demos):
     # At its start's mean, the mean alone would read 5% of room (violation -0.05); the bound reads a risk.
     assert floor.history[-1]["violation"] == pytest.approx((95.0 - (100.0 - 2.0 * standard_error)) / 100.0)
     assert floor.history[-1]["violation"] > 0 and floor.strength == pytest.approx(floor.history[-1]["violation"])
+
+
+def test_a_floor_passed_to_the_next_learn_goes_on(pendulum_env, pendulum_demos):
+    """A run continued (reset_num_timesteps=False, or from a checkpoint) with the same floor: its multipliers
+    and measured episodes go on. They were made afresh: the performance multiplier at the model's rounded
+    IL rate, the IL-loss one at 0."""
+    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=10, **SMALL)
+    floor = attached_floor(model, window=4, il_loss_budget=0.5)
+    finish_episodes(floor, [-900.0] * 4)
+    finish_episodes(floor, [-1260.0] * 4)
+    assert floor.performance is not None and floor.imitation is not None and floor.tracker is not None
+    floor.imitation.value = 0.1  # as if the held-out IL loss had risen
+    floor._apply(floor.strength)
+    before = (floor.performance.value, floor.imitation.value, floor.performance.n_updates, floor.tracker.n_episodes)
+    assert before[:2] == (pytest.approx(0.4), 0.1) and (model.il_interval, model.il_steps) == (2, 1)
+    model._setup_learn(64, callback=None, reset_num_timesteps=False)
+    floor.init_callback(model)  # what the next learn() call does first
+    assert (floor.performance.value, floor.imitation.value, floor.performance.n_updates, floor.tracker.n_episodes) == before
+    assert floor.strength == pytest.approx(0.5) and floor.reference == pytest.approx(-900.0)

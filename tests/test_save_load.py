@@ -170,3 +170,102 @@ def test_a_model_saved_with_the_old_counters_keeps_them(tmp_path, pendulum_env, 
     loaded = sb3_inril.InRILPPO.load(tmp_path / "old.zip", env=pendulum_env, demonstrations=pendulum_demos)
     assert (loaded.interleaving.n_rl_updates, loaded.interleaving.n_il_updates) == (state.n_rl_updates, state.n_il_updates)
     assert "_n_rl_updates" not in loaded.__dict__
+
+
+def test_load_checks_and_follows_the_inril_arguments_it_is_given(tmp_path, pendulum_env, pendulum_demos):
+    """load(path, il_interval=...) sets the attribute without the constructor: 'adaptive' failed with a
+    TypeError at the first RL step, a fixed interval given to an adaptive model was ignored, 0 was taken."""
+    fixed = InRILSAC("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=3, learning_starts=16, seed=0)
+    fixed.learn(32)
+    fixed.save(tmp_path / "fixed")
+    fixed.save_replay_buffer(tmp_path / "buffer")
+    adaptive = InRILSAC.load(tmp_path / "fixed", env=pendulum_env, demonstrations=pendulum_demos, il_interval="adaptive")
+    assert adaptive.adaptive_interval is not None and adaptive.gradient_surgery is not None
+    adaptive.load_replay_buffer(tmp_path / "buffer")
+    adaptive.learn(32, reset_num_timesteps=False)
+    assert adaptive.adaptive_interval.n_updates == adaptive.interleaving.n_il_updates - fixed.interleaving.n_il_updates > 0
+    adaptive.save(tmp_path / "adaptive")
+    kept = InRILSAC.load(tmp_path / "adaptive", env=pendulum_env, demonstrations=pendulum_demos)
+    assert kept.adaptive_interval is not None and kept.adaptive_interval.cos_ema == adaptive.adaptive_interval.cos_ema
+    back = InRILSAC.load(tmp_path / "adaptive", env=pendulum_env, demonstrations=pendulum_demos, il_interval=5)
+    assert back.adaptive_interval is None and back.current_il_interval == 5 and back.gradient_surgery is None
+    with pytest.raises(ValueError, match="il_interval: expected a positive int or None, found 0"):
+        InRILSAC.load(tmp_path / "fixed", env=pendulum_env, il_interval=0)
+    with pytest.raises(ValueError, match="il_steps"):
+        InRILSAC.load(tmp_path / "fixed", env=pendulum_env, il_steps=-1)
+
+
+def test_learn_says_when_in_memory_demonstrations_were_left_out(tmp_path, pendulum_env, pendulum_demos):
+    """With the default IN-RIL arguments a model that interleaved with in-memory demonstrations, loaded
+    without them, went on as plain PPO without a word."""
+    model = InRILPPO("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, **SMALL)
+    model.learn(32)
+    model.save(tmp_path / "model")
+    loaded = InRILPPO.load(tmp_path / "model", env=pendulum_env)
+    with pytest.warns(UserWarning, match="saved with in-memory demonstrations, which are not saved with it"):
+        loaded.learn(32, reset_num_timesteps=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # given again: no warning
+        InRILPPO.load(tmp_path / "model", env=pendulum_env, demonstrations=pendulum_demos).learn(32)
+
+
+@pytest.mark.parametrize("name", ["InRILPPO", "InRILSAC"])
+def test_the_parents_model_loads_as_one_that_has_not_interleaved(tmp_path, pendulum_env, pendulum_demos, name):
+    """A plain PPO/SAC zip failed in load on the names of the parameters (SAC's as KeyError('policy.optimizer'),
+    SB3's retry of old DQN models); a damaged IN-RIL zip now names what does not match."""
+    import zipfile
+
+    cls, kwargs = model_class(name), MODELS[name][0]
+    parent = parent_class(name)("MlpPolicy", pendulum_env, seed=0, **kwargs)
+    parent.learn(32)
+    parent.save(tmp_path / "parent.zip")
+    with pytest.warns(UserWarning, match=f"the parameters of a {MODELS[name][1]} model, without IN-RIL's"):
+        model = cls.load(tmp_path / "parent.zip", env=pendulum_env, demonstrations=pendulum_demos, il_interval=2)
+    assert same_parameters(model.policy, parent.policy) and same_parameters(model.pretrained_policy, parent.policy)
+    assert model.il_optimizer.state_dict()["state"] == {}
+    if hasattr(parent, "replay_buffer"):
+        parent.save_replay_buffer(tmp_path / "buffer")
+        model.load_replay_buffer(tmp_path / "buffer")
+    model.learn(32, reset_num_timesteps=False)
+    assert model.interleaving.n_il_updates > 0
+    model.save(tmp_path / "model.zip")
+    with zipfile.ZipFile(tmp_path / "model.zip") as source, zipfile.ZipFile(tmp_path / "damaged.zip", "w") as target:
+        for item in source.infolist():
+            if item.filename != "il_optimizer.pth":
+                target.writestr(item, source.read(item.filename))
+    with pytest.raises(ValueError, match="Names of parameters do not match"):
+        cls.load(tmp_path / "damaged.zip", env=pendulum_env)
+
+
+def test_an_interrupted_save_keeps_the_previous_checkpoint(tmp_path, pendulum_env, pendulum_demos, monkeypatch):
+    """SB3 writes in place: a save interrupted halfway (an exception, KeyboardInterrupt, a full disk) left a
+    truncated zip or pickle where the previous checkpoint had been."""
+    import pickle
+
+    model = InRILSAC("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, learning_starts=16, buffer_size=200, seed=0)
+    model.learn(32)
+    model.save(tmp_path / "model")
+    model.save_replay_buffer(tmp_path / "buffer")
+    saved = {name: (tmp_path / name).read_bytes() for name in ("model.zip", "buffer.pkl")}
+    model.learn(16, reset_num_timesteps=False)
+
+    def interrupted(obj, file, *args, **kwargs):
+        file.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(th, "save", interrupted)
+    monkeypatch.setattr(pickle, "dump", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(tmp_path / "model")
+    with pytest.raises(KeyboardInterrupt):
+        model.save_replay_buffer(tmp_path / "buffer")
+    monkeypatch.undo()
+    assert {name: (tmp_path / name).read_bytes() for name in saved} == saved
+    assert sorted(os.listdir(tmp_path)) == ["buffer.pkl", "model.zip"]  # no temporary left behind
+    model.save(tmp_path / "model")
+    model.save_replay_buffer(tmp_path / "buffer")
+    loaded = InRILSAC.load(tmp_path / "model", env=pendulum_env, demonstrations=pendulum_demos)
+    loaded.load_replay_buffer(tmp_path / "buffer")
+    assert loaded.num_timesteps == 48 and loaded.replay_buffer.pos == 48

@@ -229,3 +229,25 @@ def test_only_parameters_both_gradients_touch_are_compared(pendulum_env, pendulu
     model.learn(64)
     assert len(applied) == 8 and max(applied) < 1e-5  # "always": orthogonal to the RL gradient
     assert surgery.statistics()["il_projected_frac"] == 1.0
+
+
+def test_a_surgery_callback_is_detached_when_learn_raises(pendulum_env, pendulum_demos):
+    """SB3 calls on_training_end only when learn() returns: after an exception the callback stayed
+    attached, projecting in every later learn() call and refusing the next GradientSurgery."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Fail(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= 100:
+                raise KeyboardInterrupt
+            return True
+
+    model = InRILSAC("MlpPolicy", pendulum_env, demonstrations=pendulum_demos, il_interval=3, **OFF_SMALL)
+    n_hooks = len(model.actor.optimizer._optimizer_step_pre_hooks), len(model.il_optimizer._optimizer_step_pre_hooks)
+    with pytest.raises(KeyboardInterrupt):
+        model.learn(200, callback=[GradientSurgery(project="both"), Fail()])
+    assert model.gradient_surgery is None
+    assert (len(model.actor.optimizer._optimizer_step_pre_hooks), len(model.il_optimizer._optimizer_step_pre_hooks)) == n_hooks
+    surgery = GradientSurgery()
+    model.learn(40, callback=surgery, reset_num_timesteps=False)
+    assert surgery.inril_model is None and model.gradient_surgery is None

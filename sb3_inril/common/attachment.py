@@ -72,6 +72,7 @@ class DemonstrationAttachmentMixin:
     il_batch_size: int
     _preloaded_demonstrations: Demonstrations | None
     _demonstrations_fingerprint: dict[str, Any] | None
+    _demonstrations_left_out: bool
     _demo_buffer: DemonstrationBuffer | None
 
     # Provided by SB3's BaseAlgorithm and by InRILMixin (declared, not defined: a definition here
@@ -267,6 +268,7 @@ class DemonstrationAttachmentMixin:
         self._demo_buffer = None if recordable is None else self._make_demo_buffer(recordable)
         self.demonstrations = recordable
         self._demonstrations_fingerprint = None
+        self._demonstrations_left_out = False  # detached on purpose (None), or attached again
 
     def _demonstrations_path(self) -> str | None:
         """The file or directory the demonstrations are read from (None for in-memory data)."""
@@ -299,6 +301,11 @@ class DemonstrationAttachmentMixin:
                 raise ValueError(
                     f"path: {target!r} is the model's demonstrations file; saving there would overwrite it. Choose another path"
                 )
+        # In-memory demonstrations are not saved (``_excluded_save_params``): recorded, so that learn() on the
+        # loaded model says they must be passed again rather than going on as plain RL.
+        self._demonstrations_left_out = self.demonstrations is not None and not isinstance(
+            self.demonstrations, (str, DemonstrationSpec)
+        )
         if demo_path is not None:
             stat = os.stat(demo_path)
             cached = self._demonstrations_fingerprint
@@ -346,6 +353,14 @@ class DemonstrationAttachmentMixin:
             import gymnasium as gym
 
             env = gym.make(env)
-        model = super().load(path, env, *args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
+        try:
+            model = super().load(path, env, *args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
+        except KeyError as error:
+            # SB3's load retries a ValueError of set_parameters as a DQN model saved before SB3 2.4, reading
+            # params["policy.optimizer"], which SAC, TD3, TQC and IDQL have not: the KeyError hid the ValueError
+            # that names the parameters that do not match.
+            if error.args == ("policy.optimizer",) and isinstance(error.__context__, ValueError):
+                raise error.__context__ from None
+            raise
         model._check_demonstrations_fingerprint()
         return model

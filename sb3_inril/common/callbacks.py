@@ -182,7 +182,11 @@ class BCRegularization(BaseCallback):
         # regularises the policy RL trains, the whole policy's action (base + residual) through its residual.
         self._regularises_residual = bool(model.is_residual)
         self._params = model.rl_actor_parameters() if self._regularises_residual else model.il_parameters()
+        self._remove_hook()  # attached by hand before, or by a learn() call of another model
         self._handle = model.rl_actor_optimizer().register_step_pre_hook(self._add_bc_gradient)
+        # Removed however learn() ends: after an exception SB3 never calls on_training_end, and the BC term
+        # stayed on the optimizer, regularising every later learn() call of the model.
+        model.detach_when_learn_ends(self._remove_hook)
 
     def bc_loss(self, batch: Any) -> th.Tensor:
         """
@@ -234,10 +238,13 @@ class BCRegularization(BaseCallback):
             self.logger.record("train/bc_reg_loss", float(self._loss_sum / self._n))
             self._loss_sum, self._n = 0.0, 0
 
-    def _on_training_end(self) -> None:
+    def _remove_hook(self) -> None:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
+
+    def _on_training_end(self) -> None:
+        self._remove_hook()
 
 
 class FineTuningDiagnostics(BaseCallback):

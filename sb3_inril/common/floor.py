@@ -189,7 +189,9 @@ class PerformanceFloor(BaseCallback):
         errors (a lower confidence bound: noisy episodes then read as a risk, not as room to spare);
         0 checks the mean
     :param initial_strength: the imitation strength until the first update; None takes the setting
-        the model (or ``bc_regularization``) has when ``learn()`` starts
+        the model (or ``bc_regularization``) has when the first ``learn()`` call starts. A floor passed to
+        later ``learn()`` calls (a run continued with ``reset_num_timesteps=False``, or the model loaded
+        from a checkpoint) goes on from its multipliers, reference and measured episodes
     :param max_strength: the strength's upper bound (IL steps per RL step, or BC weight)
     :param max_il_interval: IL turns off below a strength of ``1 / max_il_interval``
     :param bc_regularization: the :class:`BCRegularization` whose weight this drives (None: drive
@@ -267,13 +269,26 @@ class PerformanceFloor(BaseCallback):
                 "PerformanceFloor: il_loss_budget needs held-out demonstrations, found none (demo_val_fraction=0 or too "
                 "few episodes)"
             )
-        initial = self.initial_strength if self.initial_strength is not None else min(self._strength_now(), self.max_strength)
-        self.performance = DualAscent(self.multiplier_rate, initial, 0.0, self.max_strength, self.decay_rate)
-        self.imitation = (
-            DualAscent(self.multiplier_rate, 0.0, 0.0, self.max_strength, self.decay_rate) if self.il_loss_budget else None
-        )
-        self.tracker = EpisodeTracker(self.training_env.num_envs, self.window)
-        self._episodes_at_last_update = 0
+        # A floor passed to a later learn() call (a run continued with reset_num_timesteps=False, or the model
+        # loaded from a checkpoint) goes on from its multipliers and measured episodes, as it keeps its
+        # reference: made afresh, the performance multiplier restarted at the model's rounded IL rate (0.7
+        # became 1.0) and the IL-loss multiplier at 0.
+        if self.performance is None:
+            initial = (
+                self.initial_strength if self.initial_strength is not None else min(self._strength_now(), self.max_strength)
+            )
+            self.performance = DualAscent(self.multiplier_rate, initial, 0.0, self.max_strength, self.decay_rate)
+        if self.imitation is None and self.il_loss_budget:
+            self.imitation = DualAscent(self.multiplier_rate, 0.0, 0.0, self.max_strength, self.decay_rate)
+        if self.tracker is None or self.tracker.running.shape != (self.training_env.num_envs,):
+            self.tracker = EpisodeTracker(self.training_env.num_envs, self.window)
+            self._episodes_at_last_update = 0
+        else:
+            # The finished episodes are kept; the sums of the episodes learn() has just reset (all of them after
+            # a reset, e.g. a loaded model's) start again, those the env goes on with (reset_num_timesteps=False) go on.
+            starts = getattr(self.model, "_last_episode_starts", None)
+            if starts is not None:
+                self.tracker.running[np.asarray(starts, dtype=bool).reshape(-1)] = 0.0
         self._apply(self.strength)
 
     def _on_training_start(self) -> None:

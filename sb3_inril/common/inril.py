@@ -13,6 +13,7 @@ how demonstrations are attached and saved is :mod:`sb3_inril.common.attachment`'
 import inspect
 import os
 import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import update_learning_rate
 
@@ -31,6 +33,7 @@ except ImportError:  # stable-baselines3 < 2.7: the same conversion under its ol
 from sb3_inril.common.attachment import DemonstrationAttachmentMixin
 from sb3_inril.common.behavior_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
 from sb3_inril.common.policy_protocol import GENERIC_IL_LOSSES, il_losses_of, policy_hook, separates_il_and_rl
+from sb3_inril.common.saving import AtomicSaveMixin
 from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
 from sb3_inril.common.surgery import AdaptiveInterval, GradientSurgery
 from sb3_inril.demos.buffer import DemonstrationBatch, TensorObservations
@@ -52,7 +55,7 @@ SEPARATIONS = (None, "surgery", "residual")
 MAX_DIAGNOSTIC_BATCH = 2048
 
 
-class InRILMixin(DemonstrationAttachmentMixin):
+class InRILMixin(DemonstrationAttachmentMixin, AtomicSaveMixin):
     """
     Interleaved reinforcement and imitation learning (IN-RIL) for an SB3 algorithm.
 
@@ -213,6 +216,7 @@ class InRILMixin(DemonstrationAttachmentMixin):
         # The schedule's counters, saved with the model like SB3's ``_n_updates``.
         self.interleaving = InterleavingState()
         self._demonstrations_fingerprint: dict[str, Any] | None = None
+        self._demonstrations_left_out = False
         if _init_setup_model:
             self._setup_model()
             # Demonstrations given to the constructor are read and validated now, before any training.
@@ -403,6 +407,13 @@ class InRILMixin(DemonstrationAttachmentMixin):
         self.replay_buffer_kwargs = {**kwargs, "demo_load_kwargs": read_options}
 
     def _setup_inril(self) -> None:
+        # load(path, il_interval=..., ...) sets these attributes without the constructor: checked here as the
+        # constructor checks them, and the adaptive interval made to follow il_interval (unchecked,
+        # il_interval="adaptive" failed with a TypeError at the first RL step, and a fixed il_interval given
+        # to an adaptive model was ignored).
+        self._follow_il_interval()
+        arguments = {name: getattr(self, name) for name in INRIL_ARGUMENTS}
+        _check_arguments(arguments, policy_losses=il_losses_of(self.policy))
         self._check_il_loss(self.il_loss)
         if self.pretrain_kwargs is not None and self.pretrain_kwargs.get("loss") is not None:
             # Checked here, not at the first learn() that pre-trains (an rl-zoo YAML's mistake, found before any step).
@@ -446,6 +457,14 @@ class InRILMixin(DemonstrationAttachmentMixin):
             GradientSurgery(project="none").attach(self)
         self._il_loss_sum = th.zeros((), device=self.device)
         self._il_loss_count = 0
+
+    def _follow_il_interval(self) -> None:
+        """The adaptive interval ``il_interval`` asks for: a saved model's own (its measured cosine) when
+        it stays ``"adaptive"``, the :class:`AdaptiveInterval` given, a new one, or none for a fixed interval."""
+        if isinstance(self.il_interval, AdaptiveInterval):
+            self.adaptive_interval = self.il_interval
+        elif self.il_interval != "adaptive" or not isinstance(self.adaptive_interval, AdaptiveInterval):
+            self.adaptive_interval = _adaptive_interval(self.il_interval)
 
     def _adopt_old_counters(self) -> None:
         """A model saved before the schedule had its own state kept its counters as attributes."""
@@ -495,18 +514,47 @@ class InRILMixin(DemonstrationAttachmentMixin):
             "gradient_surgery",
             "_preloaded_demonstrations",
             "_warned_no_demonstrations",
+            "_learn_detachers",  # the clean-ups of the running learn() call's callbacks (a checkpoint saved during it)
         ]
         if not isinstance(self.demonstrations, (str, DemonstrationSpec)):
             # In-memory demonstrations are not pickled into the zip: pass them again to load().
             excluded.append("demonstrations")
         return excluded
 
+    def _inril_state_dicts(self) -> list[str]:
+        """The state dicts IN-RIL saves on top of its parent's: the drift reference and the IL optimizer."""
+        return ["pretrained_policy"] + ([] if self.il_share_optimizer else ["il_optimizer"])
+
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
-        state_dicts = state_dicts + ["pretrained_policy"]
-        if not self.il_share_optimizer:
-            state_dicts.append("il_optimizer")
-        return state_dicts, variables
+        return state_dicts + self._inril_state_dicts(), variables
+
+    def set_parameters(self, load_path_or_dict: Any, exact_match: bool = True, device: th.device | str = "auto") -> None:
+        """
+        SB3's ``set_parameters`` (a zip file or ``get_parameters()``'s dict). The parameters of a model of
+        the parent algorithm with the same kind of policy (a plain PPO's zip: every state dict of the
+        parent, none of IN-RIL's) are taken, with a warning, as those of a model that has not interleaved
+        yet: the drift reference becomes the loaded policy, the IL optimizer starts afresh. So
+        ``InRILPPO.load("ppo_model", env=..., demonstrations=...)`` fine-tunes a PPO model with IN-RIL
+        (where ``load`` failed on the names of the parameters).
+        """
+        if isinstance(load_path_or_dict, dict):
+            params = load_path_or_dict
+        else:
+            _, params, _ = load_from_zip_file(load_path_or_dict, device=device, load_data=False)
+        own = self._inril_state_dicts()
+        parents = set(self._get_torch_save_params()[0]) - set(own)
+        known_policy = type(self.policy) in self.policy_aliases.values()  # type: ignore[attr-defined]  # policy_aliases belongs to the SB3 algorithm class
+        if exact_match and set(params) == parents and known_policy:
+            super().set_parameters(params, exact_match=False, device=device)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
+            self.reset_drift_reference()
+            warnings.warn(
+                f"{type(self).__name__}: the parameters of a {self._parent_name()} model, without IN-RIL's {own}: "
+                "taken as a model that has not interleaved yet (drift reference: the loaded policy; a new IL optimizer)",
+                stacklevel=2,
+            )
+            return
+        super().set_parameters(params, exact_match=exact_match, device=device)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
 
     # ------------------------------------------------------------------------------------------
     # The interleaving
@@ -637,7 +685,15 @@ class InRILMixin(DemonstrationAttachmentMixin):
                 f"{self._parent_name()} (pass demonstrations=... or call set_demonstrations(...) to interleave)"
             )
             given = getattr(self, "inril_arguments_given", [])  # absent from models saved before it existed
-            if given:
+            if getattr(self, "_demonstrations_left_out", False):
+                # A model that interleaved with in-memory demonstrations, loaded without them: said whatever its
+                # arguments (with the defaults it went on as plain RL without a word).
+                warnings.warn(
+                    f"{message}; the model was saved with in-memory demonstrations, which are not saved with it: pass "
+                    "them again with load(..., demonstrations=...)",
+                    stacklevel=3,
+                )
+            elif given:
                 warnings.warn(f"{message}; IN-RIL arguments given: {', '.join(given)}", stacklevel=3)
             elif self.verbose >= 1:
                 print(message)
@@ -646,6 +702,35 @@ class InRILMixin(DemonstrationAttachmentMixin):
             # Before the parent's set-up: its env reset would already move VecNormalize statistics.
             self.pretrain(**self.pretrain_kwargs)
         return super()._setup_learn(*args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
+
+    def learn(self, *args: Any, **kwargs: Any) -> Any:
+        """
+        SB3's ``learn``; what its callbacks attached to the model (:meth:`detach_when_learn_ends`) is
+        detached however the call ends. SB3 calls ``on_training_end`` only when ``learn()`` returns:
+        after an exception (a callback that raises, a ``KeyboardInterrupt``) a ``BCRegularization``'s
+        BC term and a ``GradientSurgery`` callback's projection stayed on the optimizers and acted in
+        every later ``learn()`` call, and the next ``GradientSurgery`` was refused.
+        """
+        self._learn_detachers: list[Callable[[], None]] | None = []
+        try:
+            return super().learn(*args, **kwargs)  # type: ignore[misc]  # the mixin's parent is the SB3 class it goes in front of
+        finally:
+            detachers, self._learn_detachers = self._learn_detachers or [], None
+            for detach in reversed(detachers):
+                detach()
+
+    def detach_when_learn_ends(self, detach: Callable[[], None]) -> None:
+        """
+        Call ``detach`` when the running ``learn()`` call ends, by returning or by an exception: a
+        callback that hooks into the model's optimizers registers its clean-up here. Outside
+        ``learn()`` (a callback attached by hand with ``init_callback``) nothing is registered:
+        detaching is then the caller's.
+
+        :param detach: the clean-up, safe to call when it has already run (``on_training_end``)
+        """
+        detachers = getattr(self, "_learn_detachers", None)  # absent from models built before learn() ran
+        if detachers is not None:
+            detachers.append(detach)
 
     def _parent_name(self) -> str:
         """The SB3 algorithm this class extends (PPO, SAC, ...)."""

@@ -10,10 +10,11 @@ import torch as th
 from stable_baselines3.common.distributions import Distribution
 
 from sb3_inril.common.inril import InRILMixin
+from sb3_inril.common.saving import AtomicReplayBufferSaveMixin
 from sb3_inril.demos.buffer import TensorObservations
 
 
-class InRILOffPolicyMixin(InRILMixin):
+class InRILOffPolicyMixin(InRILMixin, AtomicReplayBufferSaveMixin):
     """IN-RIL for an off-policy actor-critic algorithm: ``class InRILTD3(InRILOffPolicyMixin, TD3)``."""
 
     actor: Any

@@ -164,6 +164,10 @@ class GradientSurgery(BaseCallback):
     def _init_callback(self) -> None:
         self.attach(self.model)  # type: ignore[arg-type]  # checked by attach(): an IN-RIL model
         self._attached_by_learn = True
+        # Detached however learn() ends: after an exception SB3 never calls on_training_end, and the hooks
+        # stayed, projecting in every later learn() call (and refusing the next GradientSurgery).
+        assert self.inril_model is not None
+        self.inril_model.detach_when_learn_ends(self._on_training_end)
 
     def _on_step(self) -> bool:
         return True

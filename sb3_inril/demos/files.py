@@ -3,6 +3,7 @@ atomically (a reader, or a resumed sweep, never sees half a file), and values as
 
 import contextlib
 import os
+import pathlib
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
@@ -91,6 +92,35 @@ def atomic_output(path: str) -> Iterator[str]:
         move_into_place(temporary, path)
     finally:
         remove_path(temporary)
+
+
+@contextlib.contextmanager
+def atomic_sb3_output(path: Any, suffix: str) -> Iterator[Any]:
+    """
+    Where an SB3 save function (``BaseAlgorithm.save``, ``save_replay_buffer``) should write ``path`` so
+    that the file appears whole or not at all: SB3 writes in place, and an interrupted save (an
+    exception, ``KeyboardInterrupt``, a full disk) left a truncated file where the previous
+    checkpoint was. The file SB3 would write (``suffix`` added to a name without one, the target of a
+    symbolic link) is replaced once the body returns. A file-like object, or a path that is a folder
+    (SB3 then writes elsewhere), is yielded unchanged.
+
+    :param path: what the caller gave SB3's save function
+    :param suffix: the extension SB3 adds to a name without one (``"zip"``, ``"pkl"``)
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        yield path
+        return
+    target = os.fspath(path)
+    if not pathlib.PurePath(target).suffix:  # SB3's own test
+        target = f"{target}.{suffix}"
+    if os.path.isdir(target):  # SB3 writes next to it, under another name
+        yield path
+        return
+    if os.path.islink(target):
+        target = os.path.realpath(target)  # SB3 writes through a link: the file it points at is replaced
+    # The temporary keeps the suffix, so that SB3 adds none; a missing folder SB3 makes (and says so).
+    with atomic_output(target) as temporary:
+        yield temporary
 
 
 def write_atomically(path: str, data: bytes) -> None:

@@ -18,6 +18,7 @@ try:
 except ImportError:  # stable-baselines3 < 2.7: the same conversion under its older name
     from stable_baselines3.common.utils import get_schedule_fn as FloatSchedule  # type: ignore[assignment]  # the older name of the same conversion
 
+from sb3_inril.common.saving import AtomicReplayBufferSaveMixin
 from sb3_inril.idql.policies import CnnPolicy, DiffusionActor, IDQLPolicy, MlpPolicy, MultiInputPolicy, ValueNetwork
 from sb3_inril.validation import check_float, check_non_negative_int, check_positive_int, check_rate
 
@@ -33,7 +34,7 @@ def expectile_loss(difference: th.Tensor, expectile: float) -> th.Tensor:
     return weight * difference**2
 
 
-class IDQL(OffPolicyAlgorithm):
+class IDQL(AtomicReplayBufferSaveMixin, OffPolicyAlgorithm):
     """
     Implicit Diffusion Q-Learning, online (IDQL; the off-policy arm of DPPO and of IN-RIL).
 
