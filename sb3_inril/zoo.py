@@ -161,6 +161,11 @@ class InRILExperimentManager(ExperimentManager):
         """A shipped name stays a name (the saved model finds it in the package anywhere); a relative
         path is resolved against the working directory."""
         where = f"hyperparameters ({self.config}, {self.env_name.gym_id})"
+        if not path.strip():
+            # os.path.abspath("") is the working directory, read as a dataset directory: a puzzling message.
+            raise ValueError(
+                f"{where}: demonstrations: expected a file, a dataset directory or a shipped name, found {path!r}"
+            )
         if is_shipped_name(path):
             try:
                 resolve_shipped(path)
@@ -186,8 +191,14 @@ class InRILExperimentManager(ExperimentManager):
                 f"hyperparameters ({self.config}, {self.env_name.gym_id}): unknown keys {unknown} for {algo_class.__name__}; "
                 f"expected some of {sorted(valid)}"
             )
-        pretrain_kwargs = hyperparams.get("pretrain_kwargs") or {}
-        bad = sorted(set(pretrain_kwargs) - PRETRAIN_ARGUMENTS)
+        pretrain_kwargs = hyperparams.get("pretrain_kwargs")
+        if pretrain_kwargs is not None and not isinstance(pretrain_kwargs, dict):
+            # Checked before the keys: a string's keys were its characters, a number's a TypeError from set().
+            raise TypeError(
+                f"hyperparameters ({self.config}, {self.env_name.gym_id}): pretrain_kwargs: expected a mapping of "
+                f"pretrain() arguments (e.g. {{n_epochs: 30}}) or null, found {type(pretrain_kwargs).__name__} {pretrain_kwargs!r}"
+            )
+        bad = sorted(set(pretrain_kwargs or {}) - PRETRAIN_ARGUMENTS, key=str)
         if bad:
             raise ValueError(
                 f"hyperparameters: pretrain_kwargs has unknown keys {bad}, expected some of {sorted(PRETRAIN_ARGUMENTS)}"
@@ -242,6 +253,8 @@ def bc_pretrain_plain_model(model: BaseAlgorithm, demonstrations: Any, pretrain_
         model.get_env(),
         demonstrations=demonstrations,
         il_interval=None,
+        # Checked when the twin is made (not only when pretrain() runs), with errors that name pretrain_kwargs.
+        pretrain_kwargs=pretrain_kwargs,
         policy_kwargs=model.policy_kwargs,
         device=model.device,
         seed=model.seed,

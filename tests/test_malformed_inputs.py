@@ -164,6 +164,25 @@ def test_hyperparameter_types_are_named():
         assert fragment in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "pretrain_kwargs, exception, fragment",
+    [
+        ({"n_epochs": "x"}, TypeError, "pretrain_kwargs: n_epochs: expected a positive int or None, found str 'x'"),
+        ({"n_epochs": 0}, ValueError, "pretrain_kwargs: n_epochs: expected a positive int or None, found 0"),
+        ({"batch_size": 0}, ValueError, "pretrain_kwargs: batch_size: expected a positive int or None, found 0"),
+        ({"learning_rate": "x"}, TypeError, "pretrain_kwargs: learning_rate: expected a number, found str 'x'"),
+        ({"log_std": float("nan")}, ValueError, "pretrain_kwargs: log_std: expected a finite value"),
+        ({"n_epochs": 1, "n_steps": 3}, ValueError, "pretrain_kwargs: pretrain: pass n_epochs or n_steps, not both"),
+    ],
+)
+def test_pretrain_kwargs_values_are_checked_when_the_model_is_made(pretrain_kwargs, exception, fragment):
+    # Before, only the first learn() checked them (after the zoo built the envs and the model), and the
+    # message ("n_epochs: ...") did not say it was pretrain_kwargs' n_epochs rather than the algorithm's.
+    with pytest.raises(exception) as error:
+        pendulum_model(demos(), pretrain_kwargs=pretrain_kwargs)
+    assert fragment in str(error.value), str(error.value)
+
+
 def test_a_diverging_pretrain_stops_and_puts_the_policy_back():
     model = pendulum_model(demos(), il_loss="mse")
     before = {name: value.clone() for name, value in model.policy.state_dict().items()}

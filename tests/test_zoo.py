@@ -147,6 +147,43 @@ def test_yaml_and_params_mistakes_are_clear_errors(zoo_config):
     assert result.stderr.strip().splitlines()[-1].startswith("FileNotFoundError: hyperparameters")
 
 
+@pytest.mark.parametrize(
+    "params, last_line",
+    [
+        # A string's "keys" were its characters, a number gave "TypeError: 'int' object is not iterable".
+        ("pretrain_kwargs:\"'n_epochs=1'\"", "TypeError: hyperparameters"),
+        ("pretrain_kwargs:5", "TypeError: hyperparameters"),
+        # Read as the working directory, "neither an imitation dataset nor a Minari dataset".
+        ("demonstrations:\"''\"", "ValueError: hyperparameters"),
+    ],
+)
+def test_malformed_bc_keys_are_named_before_anything_is_built(zoo_config, params, last_line):
+    result = run(
+        "sb3_inril.train", f"--algo inril_ppo --env Pendulum-v1 -conf inril_ppo.yml -params {params}", zoo_config, check=False
+    )
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith(last_line), message
+    if "pretrain_kwargs" in params:
+        assert "pretrain_kwargs: expected a mapping of pretrain() arguments" in message, message
+    else:
+        assert "demonstrations: expected a file, a dataset directory or a shipped name, found ''" in message, message
+
+
+def test_plain_baseline_pretrain_kwargs_values_are_named(zoo_config):
+    # The BC start of a plain algorithm: before, "n_epochs: expected ..." (the PPO argument's name) from pretrain().
+    result = run(
+        "sb3_inril.train",
+        "--algo ppo --env Pendulum-v1 -n 64 -f logs -conf ppo.yml -params n_steps:32 \"pretrain_kwargs:dict(n_epochs='x')\"",
+        zoo_config,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "TypeError: pretrain_kwargs: n_epochs: expected a positive int or None, found str 'x'"
+    ), result.stderr[-2000:]
+
+
 def test_shipped_hyperparameter_files_are_valid():
     from rl_zoo3.utils import ALGOS
 

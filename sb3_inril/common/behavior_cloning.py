@@ -213,17 +213,20 @@ def pretrain_policy(
     model.check_ready_for_il("pretrain()")
     buffer = model.demo_buffer
     assert buffer is not None
-    stopping = _early_stopping(n_epochs, n_steps, max_epochs, patience, min_delta)
-    check_positive_int("batch_size", batch_size, allow_none=True)
+    stopping, learning_rate, log_std, show_bar = check_pretrain_arguments(
+        model,
+        n_epochs=n_epochs,
+        n_steps=n_steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        log_std=log_std,
+        init_vec_normalize=init_vec_normalize,
+        progress_bar=progress_bar,
+        max_epochs=max_epochs,
+        patience=patience,
+        min_delta=min_delta,
+    )
     calculator = ILLossCalculator(loss or model.il_loss)
-    learning_rate = check_float("learning_rate", learning_rate, 0.0, low_open=True)
-    if log_std is not None:
-        log_std = check_float("log_std", log_std, -math.inf)
-        if not isinstance(getattr(model.policy, "log_std", None), th.nn.Parameter):
-            raise ValueError(f"log_std: the policy {type(model.policy).__name__} has no state-independent log_std to set")
-    check_bool("init_vec_normalize", init_vec_normalize)
-    # By default the bar is shown where someone watches (a terminal), not in test logs, CI or redirected output.
-    show_bar = sys.stderr.isatty() if progress_bar is None else check_bool("progress_bar", progress_bar)
     batch_size = batch_size or model.il_batch_size
     run = _Pretraining(model, calculator, learning_rate, init_vec_normalize)
 
@@ -293,6 +296,44 @@ def pretrain_policy(
     }
     _report(model, stats, calculator.loss, stopping)
     return stats
+
+
+def check_pretrain_arguments(
+    model: "InRILMixin",
+    n_epochs: int | None = None,
+    n_steps: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float = 1e-3,
+    log_std: float | None = None,
+    init_vec_normalize: bool = True,
+    progress_bar: bool | None = None,
+    max_epochs: int | None = None,
+    patience: int | None = None,
+    min_delta: float | None = None,
+) -> tuple[EarlyStopping | None, float, float | None, bool]:
+    """
+    :func:`pretrain_policy`'s arguments (``loss`` aside: the model checks it against its policy), checked
+    without touching the demonstrations. Also called when a model is set up with ``pretrain_kwargs``, so
+    that a mistake in them (an rl-zoo YAML's) is found when the model is made, not at the first
+    ``learn()``, after the env and the model were built.
+
+    :param model: the model to pre-train (its policy must have a state-independent ``log_std`` when
+        ``log_std`` is given)
+    :return: the early stopping to do (None for a fixed ``n_epochs``/``n_steps``), the learning rate and
+        ``log_std`` as floats, and whether to show the progress bar
+    :raises TypeError, ValueError: naming the argument
+    """
+    stopping = _early_stopping(n_epochs, n_steps, max_epochs, patience, min_delta)
+    check_positive_int("batch_size", batch_size, allow_none=True)
+    learning_rate = check_float("learning_rate", learning_rate, 0.0, low_open=True)
+    if log_std is not None:
+        log_std = check_float("log_std", log_std, -math.inf)
+        if not isinstance(getattr(model.policy, "log_std", None), th.nn.Parameter):
+            raise ValueError(f"log_std: the policy {type(model.policy).__name__} has no state-independent log_std to set")
+    check_bool("init_vec_normalize", init_vec_normalize)
+    # By default the bar is shown where someone watches (a terminal), not in test logs, CI or redirected output.
+    show_bar = sys.stderr.isatty() if progress_bar is None else check_bool("progress_bar", progress_bar)
+    return stopping, learning_rate, log_std, show_bar
 
 
 def _early_stopping(

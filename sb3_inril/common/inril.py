@@ -31,7 +31,7 @@ except ImportError:  # stable-baselines3 < 2.7: the same conversion under its ol
     from stable_baselines3.common.utils import get_schedule_fn as FloatSchedule  # type: ignore[assignment]  # the older name of the same conversion
 
 from sb3_inril.common.attachment import DemonstrationAttachmentMixin
-from sb3_inril.common.behavior_cloning import IL_LOSSES, ILLossCalculator, pretrain_policy
+from sb3_inril.common.behavior_cloning import IL_LOSSES, ILLossCalculator, check_pretrain_arguments, pretrain_policy
 from sb3_inril.common.policy_protocol import GENERIC_IL_LOSSES, il_losses_of, policy_hook, separates_il_and_rl
 from sb3_inril.common.saving import AtomicSaveMixin
 from sb3_inril.common.schedule import IL_INTERVAL_UNITS, InterleavingState
@@ -418,6 +418,14 @@ class InRILMixin(DemonstrationAttachmentMixin, AtomicSaveMixin):
         if self.pretrain_kwargs is not None and self.pretrain_kwargs.get("loss") is not None:
             # Checked here, not at the first learn() that pre-trains (an rl-zoo YAML's mistake, found before any step).
             self._check_il_loss(self.pretrain_kwargs["loss"], "pretrain_kwargs['loss']")
+        if self.pretrain_kwargs is not None:
+            # The other values too (unchecked, pretrain_kwargs={'n_epochs': 'x'} in a zoo YAML failed at the
+            # first learn(), after the envs and the model were built, as "n_epochs: ..." which reads like the
+            # algorithm's own n_epochs).
+            try:
+                check_pretrain_arguments(self, **{key: value for key, value in self.pretrain_kwargs.items() if key != "loss"})
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"pretrain_kwargs: {error}") from error
         if self.is_residual and self.gradient_separation not in (None, "residual"):
             raise ValueError(
                 f"gradient_separation: a residual policy separates IL and RL by construction, found gradient_separation={self.gradient_separation!r}"
